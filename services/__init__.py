@@ -1,0 +1,1 @@
+"""Atelier's services: model operations, images and settings, free of any UI."""

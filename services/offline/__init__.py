@@ -1,0 +1,1 @@
+"""The offline engine: a local Gemini-compatible server answered by classical image code."""
