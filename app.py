@@ -1,0 +1,48 @@
+"""Atelier's entry point: page setup, navigation, the engine banner and the sidebar."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from components.history_panel import get_history
+from components.studio import studio
+
+logging.basicConfig(
+    level=logging.INFO,
+    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+)
+
+st.set_page_config(page_title="Atelier", page_icon="🎨", layout="wide")
+
+current = studio()
+settings = current.settings
+
+pages = [
+    st.Page("pages/edit.py", title="Edit", icon="🖌️", default=True),
+]
+navigation = st.navigation(pages)
+
+if current.is_offline:
+    st.info(
+        "**Offline engine**: Atelier is running without an API key, on classical image "
+        "processing (not AI). It understands plain edits such as *black and white*, "
+        "*sepia*, *blur*, *pixelate* or *remove* (with a painted mask). To use Gemini, set "
+        "`GEMINI_API_KEY` in the environment or in `.streamlit/secrets.toml` and restart.",
+        icon="🧪",
+    )
+
+with st.sidebar:
+    st.markdown("### Atelier")
+    engine_name = "Offline engine (not AI)" if current.is_offline else "Gemini"
+    st.markdown(f"**Engine:** {engine_name}")
+    st.caption(
+        f"Image model: `{settings.image_model}`  \nText model: `{settings.text_model}`"
+    )
+    history = get_history(settings.history_cap_mb)
+    st.caption(
+        f"History: {len(history.entries)} results, {history.total_bytes / 1024 / 1024:.1f} MB"
+    )
+
+navigation.run()

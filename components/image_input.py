@@ -1,0 +1,153 @@
+"""Image inputs for a page: uploads, sample photos and earlier results, kept as bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from services import images
+from services.errors import AtelierError
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+SAMPLE_TITLES = {
+    "astronaut.png": "Astronaut",
+    "chelsea.png": "Cat",
+    "coffee.png": "Coffee",
+    "rocket.jpg": "Rocket",
+}
+
+
+@dataclass(frozen=True)
+class TrayImage:
+    """One input image: its bytes as given, a name for messages, and its upright size."""
+
+    image_id: str
+    name: str
+    data: bytes
+    width: int
+    height: int
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def upright_size(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+    picture = images.load_image(data, name, max_pixels)
+    return picture.size
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def thumbnail_png(data: bytes, side: int = 320) -> bytes:
+    picture = images.load_image(data, "image")
+    return images.image_to_png(images.fit_within(picture, side))
+
+
+def sample_paths() -> list[Path]:
+    return sorted(path for path in SAMPLES_DIR.iterdir() if path.name in SAMPLE_TITLES)
+
+
+def tray(page: str) -> list[TrayImage]:
+    return list(st.session_state.get(f"tray_{page}", []))
+
+
+def set_tray(page: str, items: list[TrayImage]) -> None:
+    st.session_state[f"tray_{page}"] = items
+
+
+def make_tray_image(data: bytes, name: str, max_pixels: int) -> TrayImage:
+    """Check the bytes and describe them; raises AtelierError naming the file."""
+    width, height = upright_size(data, name, max_pixels)
+    image_id = hashlib.sha256(data).hexdigest()[:16]
+    return TrayImage(image_id, name, data, width, height)
+
+
+def add_to_tray(page: str, item: TrayImage, limit: int, first: bool = False) -> bool:
+    """Add an image unless it is already there; False when the tray is full."""
+    items = [existing for existing in tray(page) if existing.image_id != item.image_id]
+    if len(items) >= limit:
+        return False
+    items.insert(0, item) if first else items.append(item)
+    set_tray(page, items)
+    return True
+
+
+def _intake_uploads(page: str, limit: int, max_pixels: int) -> None:
+    uploads = st.session_state.get(f"uploader_{page}") or []
+    seen: set[str] = st.session_state.setdefault(f"uploads_seen_{page}", set())
+    problems: list[str] = []
+    skipped: list[str] = []
+    for upload in uploads:
+        if upload.file_id in seen:
+            continue
+        seen.add(upload.file_id)
+        try:
+            item = make_tray_image(upload.getvalue(), upload.name, max_pixels)
+        except AtelierError as error:
+            problems.append(error.user_message)
+            continue
+        if not add_to_tray(page, item, limit):
+            skipped.append(upload.name)
+    if skipped:
+        problems.append(
+            f"Only {limit} images fit in one edit, so these were not added: "
+            + ", ".join(f"“{name}”" for name in skipped)
+            + ". Remove an image to make room."
+        )
+    st.session_state[f"upload_problems_{page}"] = problems
+
+
+def image_picker(
+    page: str, limit: int, max_pixels: int, label: str = "Photos"
+) -> list[TrayImage]:
+    """Upload, sample and tray controls; returns the current images, main one first."""
+    st.file_uploader(
+        f"{label}: PNG, JPEG, WebP"
+        + (", HEIC" if images.HEIF_SUPPORTED else "")
+        + f" (up to {limit})",
+        accept_multiple_files=True,
+        key=f"uploader_{page}",
+        on_change=_intake_uploads,
+        args=(page, limit, max_pixels),
+    )
+    for problem in st.session_state.get(f"upload_problems_{page}", []):
+        st.warning(problem, icon="🚫")
+
+    st.caption("Or start from a sample photo:")
+    columns = st.columns(len(SAMPLE_TITLES))
+    for column, path in zip(columns, sample_paths(), strict=False):
+        if column.button(
+            SAMPLE_TITLES[path.name], key=f"sample_{page}_{path.name}", width="stretch"
+        ):
+            item = make_tray_image(path.read_bytes(), path.name, max_pixels)
+            if not add_to_tray(page, item, limit, first=True):
+                st.warning(
+                    f"The tray holds {limit} images. Remove one first.", icon="🚫"
+                )
+    return tray(page)
+
+
+def tray_strip(page: str) -> None:
+    """Thumbnails of the tray with "main" and "remove" buttons."""
+    items = tray(page)
+    if len(items) < 2 and not items:
+        return
+    columns = st.columns(max(len(items), 4))
+    for index, (column, item) in enumerate(zip(columns, items, strict=False)):
+        with column:
+            st.image(
+                thumbnail_png(item.data, 200),
+                caption=f"{item.name} · {item.width}×{item.height}",
+            )
+            if index == 0:
+                st.caption("Main image (edited)")
+            elif st.button(
+                "Make main", key=f"main_{page}_{item.image_id}", width="stretch"
+            ):
+                set_tray(page, [item] + [other for other in items if other is not item])
+                st.rerun()
+            if st.button(
+                "Remove", key=f"remove_{page}_{item.image_id}", width="stretch"
+            ):
+                set_tray(page, [other for other in items if other is not item])
+                st.rerun()

@@ -1,0 +1,167 @@
+"""Edit: upload photos, paint a mask, describe the change, get the edited photo."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.history_panel import (
+    add_result,
+    download_button,
+    entry_caption,
+    get_history,
+    history_panel,
+    send_to_page,
+)
+from components.image_input import image_picker, thumbnail_png, tray_strip
+from components.mask_canvas import mask_painter
+from components.notices import error_boundary
+from components.progress import run_with_progress
+from components.studio import studio
+from services import gemini
+from services.history import HistoryEntry
+
+PAGE = "edit"
+PROMPT_KEY = "edit_prompt"
+
+current = studio()
+settings = current.settings
+secret = settings.api_key
+
+st.title("Edit")
+st.caption("Upload a photo, paint over what should change, describe the change.")
+
+# A button that fills the prompt sets it here, before the text area is drawn.
+if (pending := st.session_state.pop("edit_prompt_pending", None)) is not None:
+    st.session_state[PROMPT_KEY] = pending
+
+
+def use_suggestion(text: str) -> None:
+    st.session_state[PROMPT_KEY] = text
+
+
+left, right = st.columns([3, 2], gap="large")
+
+with left:
+    inputs = image_picker(PAGE, settings.max_uploads, settings.max_image_pixels)
+    tray_strip(PAGE)
+    mask_png = None
+    if inputs:
+        main = inputs[0]
+        st.markdown(f"**{main.name}** · {main.width}×{main.height}")
+        with error_boundary(secret):
+            mask_png = mask_painter(main.image_id, main.data, (main.width, main.height))
+
+with right:
+    st.text_area(
+        "Describe the change",
+        key=PROMPT_KEY,
+        placeholder="e.g. make it black and white, remove the painted object…",
+        height=110,
+    )
+    prompt = st.session_state.get(PROMPT_KEY, "")
+    helpers = st.columns(2)
+    suggest_clicked = helpers[0].button(
+        "Suggest edits",
+        disabled=not inputs,
+        width="stretch",
+        help="Ideas for this photo",
+    )
+    improve_clicked = helpers[1].button(
+        "Improve prompt", disabled=not prompt.strip(), width="stretch"
+    )
+
+    if suggest_clicked and inputs:
+        with error_boundary(secret):
+            ideas = run_with_progress(
+                "Looking at the photo…",
+                lambda: gemini.suggest_edits(current.client, settings, inputs[0].data),
+                expected_s=5,
+            )
+            st.session_state[f"suggestions_{inputs[0].image_id}"] = ideas
+    if improve_clicked:
+        with error_boundary(secret):
+            image = inputs[0].data if inputs else None
+            better = run_with_progress(
+                "Improving the prompt…",
+                lambda: gemini.improve_prompt(current.client, settings, prompt, image),
+                expected_s=5,
+            )
+            st.session_state["edit_prompt_pending"] = better
+            st.rerun()
+
+    if inputs and (ideas := st.session_state.get(f"suggestions_{inputs[0].image_id}")):
+        st.caption("Suggested edits (click to use):")
+        for index, idea in enumerate(ideas):
+            st.button(
+                idea,
+                key=f"idea_{index}",
+                on_click=use_suggestion,
+                args=(idea,),
+                type="tertiary",
+            )
+
+    scope = "the painted area" if mask_png else "the whole image"
+    run_clicked = st.button(
+        f"Run edit on {scope}",
+        type="primary",
+        disabled=not inputs or not prompt.strip(),
+        width="stretch",
+    )
+    if not inputs:
+        st.caption("Add a photo to start.")
+
+    if run_clicked and inputs:
+        request_inputs = [gemini.InputImage(item.data, item.name) for item in inputs]
+        with error_boundary(secret):
+            answer = run_with_progress(
+                f"Editing with {settings.image_model}…",
+                lambda: gemini.edit(
+                    current.client, settings, prompt, request_inputs, mask_png
+                ),
+            )
+            parent = st.session_state.get(f"parent_{PAGE}")
+            entries = [
+                HistoryEntry(
+                    data=result.data,
+                    mime_type=result.mime_type,
+                    width=result.width,
+                    height=result.height,
+                    page=PAGE,
+                    prompt=prompt,
+                    model=answer.model,
+                    parent_id=parent,
+                    note=answer.text,
+                )
+                for result in answer.images
+            ]
+            for entry in reversed(entries):
+                add_result(entry)
+            st.session_state["edit_latest"] = {
+                "entry_id": entries[0].entry_id,
+                "original": inputs[0].data,
+                "seconds": answer.seconds,
+            }
+
+latest = st.session_state.get("edit_latest")
+entry = get_history().get(latest["entry_id"]) if latest else None
+if latest and entry is not None:
+    st.divider()
+    st.subheader("Result")
+    before, after = st.columns(2)
+    with before:
+        st.image(thumbnail_png(latest["original"], 1200), caption="Original")
+    with after:
+        st.image(
+            thumbnail_png(entry.data, 1200), caption=f"Edited · {entry_caption(entry)}"
+        )
+    if entry.note:
+        st.caption(f"Model: {entry.note}")
+    actions = st.columns(3)
+    with actions[0]:
+        download_button(entry, key="latest_download")
+    if actions[1].button("Use as input", key="latest_use", width="stretch"):
+        send_to_page(entry, PAGE, settings.max_image_pixels, settings.max_uploads)
+    actions[2].caption(f"{entry.width}×{entry.height} px · {latest['seconds']:.1f} s")
+
+st.divider()
+history_panel(settings.max_image_pixels)

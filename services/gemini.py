@@ -1,0 +1,443 @@
+"""The studio's model operations over one google-genai client.
+
+Every public operation takes plain values, calls the configured model through the SDK
+(Gemini, or the offline engine behind the same SDK), retries what is worth retrying,
+logs one line per call, and returns plain values or raises ``AtelierError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import tenacity
+from google import genai
+from google.genai import types
+from PIL import Image
+
+from services import images, prompts
+from services.config import Settings
+from services.errors import AtelierError, ErrorCode, invalid_input
+from services.sdk_errors import (
+    error_for_blocked_prompt,
+    error_for_finish_reason,
+    to_atelier_error,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")
+IMAGE_SIZES = ("1K", "2K", "4K")
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An image as the user gave it: its bytes and the name to use in messages."""
+
+    data: bytes
+    name: str
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """What one image call produced: images (possibly none) and any text."""
+
+    images: tuple[ResultImage, ...]
+    text: str
+    model: str
+    seconds: float
+
+
+def make_client(settings: Settings) -> genai.Client:
+    """The one SDK client for this process, pointed at Gemini or any base URL.
+
+    Retries are ours (honouring the server's requested delay), so the SDK's are off.
+    """
+    http_options = types.HttpOptions(
+        base_url=settings.base_url or None,
+        timeout=int(settings.request_timeout_s * 1000),
+    )
+    if settings.enterprise:
+        return genai.Client(
+            vertexai=True,
+            project=settings.project,
+            location=settings.location,
+            http_options=http_options,
+        )
+    return genai.Client(
+        api_key=settings.api_key or "offline", http_options=http_options
+    )
+
+
+# --- calling the model ---------------------------------------------------------------
+
+
+def _wait_for(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
+    backoff = tenacity.wait_exponential(multiplier=1, min=1, max=20)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after", None)
+        return float(asked) if asked else float(backoff(state))
+
+    return wait
+
+
+def _stop_for(settings: Settings) -> Callable[[tenacity.RetryCallState], bool]:
+    def stop(state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number >= settings.retry_attempts:
+            return True
+        error = state.outcome.exception() if state.outcome else None
+        asked = float(getattr(error, "retry_after", None) or 0)
+        # Give up now rather than start a wait that would overrun the budget.
+        return state.seconds_since_start + asked > settings.retry_budget_s
+
+    return stop
+
+
+def _is_retryable(error: BaseException) -> bool:
+    return isinstance(error, AtelierError) and error.is_retryable
+
+
+def call_model(
+    settings: Settings, operation: str, model: str, call: Callable[[], T]
+) -> T:
+    """Run one SDK call with translation, bounded retries and one log line per try."""
+
+    def attempt() -> T:
+        started = time.monotonic()
+        outcome = "OK"
+        try:
+            return call()
+        except Exception as exc:
+            error = to_atelier_error(exc, operation)
+            outcome = error.code.value
+            if error is exc:
+                raise
+            raise error from exc
+        finally:
+            logger.info(
+                "model call operation=%s model=%s seconds=%.2f outcome=%s",
+                operation,
+                model,
+                time.monotonic() - started,
+                outcome,
+            )
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_is_retryable),
+        wait=_wait_for(settings),
+        stop=_stop_for(settings),
+        reraise=True,
+    )
+    return retrying(attempt)
+
+
+# --- reading answers -----------------------------------------------------------------
+
+
+def _parts_of(response: types.GenerateContentResponse) -> list[types.Part]:
+    candidates = response.candidates or []
+    if not candidates or candidates[0].content is None:
+        return []
+    return list(candidates[0].content.parts or [])
+
+
+def read_answer(
+    response: types.GenerateContentResponse, operation: str, model: str, seconds: float
+) -> ModelAnswer:
+    """Images and text from an answer; thought parts and repeated images are skipped.
+
+    Raises AtelierError(SAFETY_BLOCKED) for a blocked prompt or a safety finish; the
+    caller decides whether an answer without images is an error.
+    """
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        raise error_for_blocked_prompt(str(feedback.block_reason.value), operation)
+
+    found: list[ResultImage] = []
+    seen: set[str] = set()
+    texts: list[str] = []
+    for part in _parts_of(response):
+        if part is None or part.thought:
+            continue
+        if part.text:
+            texts.append(part.text)
+        blob = part.inline_data
+        if blob is None or not blob.data:
+            continue
+        digest = hashlib.sha256(blob.data).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            picture = images.load_image(blob.data, "the model's image")
+        except AtelierError as exc:
+            logger.warning(
+                "skipping an unreadable image from the model: %s", exc.detail
+            )
+            continue
+        found.append(
+            ResultImage(
+                data=blob.data,
+                mime_type=images.sniff_mime(blob.data),
+                width=picture.width,
+                height=picture.height,
+            )
+        )
+
+    text = "\n".join(texts).strip()
+    if not found:
+        candidates = response.candidates or []
+        reason = candidates[0].finish_reason if candidates else None
+        reason_name = str(reason.value) if reason is not None else ""
+        if reason_name and reason_name != "STOP" and reason_name != "MAX_TOKENS":
+            raise error_for_finish_reason(reason_name, operation)
+    return ModelAnswer(tuple(found), text, model, seconds)
+
+
+def require_images(answer: ModelAnswer, operation: str) -> ModelAnswer:
+    if answer.images:
+        return answer
+    if answer.text:
+        raise AtelierError(
+            ErrorCode.NO_IMAGE,
+            f"The model answered in words instead of an image: “{answer.text[:300]}” "
+            "Try rephrasing the request as a concrete visual change.",
+            detail=f"{operation}: text-only answer",
+        )
+    raise AtelierError(ErrorCode.NO_IMAGE, detail=f"{operation}: empty answer")
+
+
+def _generate(
+    client: genai.Client,
+    settings: Settings,
+    operation: str,
+    model: str,
+    contents: Any,
+    config: types.GenerateContentConfig,
+) -> ModelAnswer:
+    started = time.monotonic()
+    response = call_model(
+        settings,
+        operation,
+        model,
+        lambda: client.models.generate_content(
+            model=model, contents=contents, config=config
+        ),
+    )
+    return read_answer(response, operation, model, time.monotonic() - started)
+
+
+# --- operations ----------------------------------------------------------------------
+
+
+def decode_inputs(
+    settings: Settings, inputs: Sequence[InputImage]
+) -> list[Image.Image]:
+    """Decode and check the user's images, naming any bad file in the error."""
+    if not inputs:
+        raise invalid_input("Add at least one image to edit.")
+    if len(inputs) > settings.max_uploads:
+        raise invalid_input(
+            f"{len(inputs)} images were given; one edit takes at most "
+            f"{settings.max_uploads}. Remove some and try again."
+        )
+    return [
+        images.load_image(item.data, item.name, settings.max_image_pixels)
+        for item in inputs
+    ]
+
+
+def edit(
+    client: genai.Client,
+    settings: Settings,
+    prompt: str,
+    inputs: Sequence[InputImage],
+    mask_png: bytes | None = None,
+) -> ModelAnswer:
+    """Edit the first image as the prompt asks, using any others as references.
+
+    ``mask_png`` is an "L" mask in the first image's own pixels (white = change).
+    With a mask, the model's image is composited back onto the full-resolution
+    original through a feathered edge, so nothing outside it changes; without one,
+    the model's image is the result. Returns PNG results for masked edits.
+    Raises AtelierError: INVALID_INPUT for bad images, prompts or masks, and any
+    model error (NO_IMAGE when the model answers only in words).
+    """
+    if not prompt.strip():
+        raise invalid_input("Describe the change you want before running the edit.")
+    pictures = decode_inputs(settings, inputs)
+    mask = _load_mask(mask_png, pictures[0].size) if mask_png else None
+
+    wanted = len(pictures) + (1 if mask is not None else 0)
+    if wanted > settings.images_per_request:
+        raise invalid_input(
+            f"{settings.image_model} takes at most {settings.images_per_request} images in "
+            f"one request (a mask counts as one); this edit needs {wanted}. Remove an "
+            "image or set a model that takes more in ATELIER_IMAGE_MODEL."
+        )
+
+    encoded = images.encode_many_for_model(
+        pictures, settings.send_max_side, settings.request_budget_bytes
+    )
+    contents: list[Any] = [
+        f"{prompt.strip()}\n\n{prompts.EDIT_GUIDANCE}"
+        + (f"\n{prompts.MASK_HINT}" if mask is not None else "")
+    ]
+    contents.extend(
+        types.Part.from_bytes(data=data, mime_type=mime) for data, mime in encoded
+    )
+    if mask is not None:
+        sent_size = images.fit_within(pictures[0], settings.send_max_side).size
+        hint = images.image_to_png(images.mask_hint(mask, sent_size))
+        contents.append(types.Part.from_bytes(data=hint, mime_type="image/png"))
+
+    config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+    answer = require_images(
+        _generate(client, settings, "edit", settings.image_model, contents, config),
+        "edit",
+    )
+    if mask is None:
+        return answer
+
+    model_image = images.load_image(answer.images[0].data, "the model's image")
+    blended = images.composite_masked(pictures[0], model_image, mask)
+    result = ResultImage(
+        data=images.image_to_png(blended),
+        mime_type="image/png",
+        width=blended.width,
+        height=blended.height,
+    )
+    return ModelAnswer((result,), answer.text, answer.model, answer.seconds)
+
+
+def _load_mask(mask_png: bytes, size: tuple[int, int]) -> Image.Image | None:
+    try:
+        mask = images.load_image(mask_png, "the mask").convert("L")
+    except AtelierError as exc:
+        raise invalid_input(
+            "The painted mask could not be read. Clear it and paint again."
+        ) from exc
+    if mask.size != size:
+        raise invalid_input(
+            "The mask does not match the image's size. Clear it and paint again.",
+            detail=f"mask {mask.size} vs image {size}",
+        )
+    binary = mask.point(lambda value: 255 if value >= 128 else 0)
+    return binary if binary.getbbox() else None
+
+
+def generate(
+    client: genai.Client,
+    settings: Settings,
+    prompt: str,
+    aspect_ratio: str = "1:1",
+    image_size: str | None = None,
+) -> ModelAnswer:
+    """Text to image with the image model; the ratio goes through ImageConfig."""
+    if not prompt.strip():
+        raise invalid_input("Describe the image you want first.")
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise invalid_input(
+            f"Aspect ratio {aspect_ratio} is not one the model accepts."
+        )
+    config = types.GenerateContentConfig(
+        response_modalities=["TEXT", "IMAGE"],
+        image_config=types.ImageConfig(
+            aspect_ratio=aspect_ratio, image_size=image_size
+        ),
+    )
+    answer = _generate(
+        client, settings, "generate", settings.image_model, [prompt], config
+    )
+    return require_images(answer, "generate")
+
+
+def _text_call(
+    client: genai.Client,
+    settings: Settings,
+    operation: str,
+    task: str,
+    contents: list[Any],
+    json_output: bool = False,
+) -> str:
+    config = types.GenerateContentConfig(
+        system_instruction=task,
+        response_mime_type="application/json" if json_output else None,
+    )
+    answer = _generate(
+        client, settings, operation, settings.text_model, contents, config
+    )
+    if not answer.text:
+        raise AtelierError(
+            ErrorCode.GENERATION_FAILED, detail=f"{operation}: empty text"
+        )
+    return answer.text
+
+
+def _image_part(data: bytes, settings: Settings, name: str) -> types.Part:
+    picture = images.load_image(data, name, settings.max_image_pixels)
+    encoded, mime = images.encode_for_model(picture, min(settings.send_max_side, 1024))
+    return types.Part.from_bytes(data=encoded, mime_type=mime)
+
+
+def improve_prompt(
+    client: genai.Client, settings: Settings, prompt: str, image: bytes | None = None
+) -> str:
+    """A more concrete version of the user's prompt, from the text model."""
+    contents: list[Any] = [prompt.strip() or "Improve this photo."]
+    if image is not None:
+        contents.append(_image_part(image, settings, "the image"))
+    return _text_call(
+        client, settings, "improve_prompt", prompts.IMPROVE_PROMPT_TASK, contents
+    )
+
+
+def parse_string_list(text: str, limit: int) -> list[str]:
+    """A list of strings from a model's JSON answer, tolerant of code fences."""
+    cleaned = (
+        text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
+    )
+    try:
+        value = json.loads(cleaned)
+    except json.JSONDecodeError:
+        value = [line.strip("-*• ").strip() for line in cleaned.splitlines()]
+    if not isinstance(value, list):
+        return []
+    return [str(item).strip() for item in value if str(item).strip()][:limit]
+
+
+def suggest_edits(client: genai.Client, settings: Settings, image: bytes) -> list[str]:
+    """A short list of edit ideas for this image, each usable as a prompt."""
+    contents: list[Any] = [
+        "Suggest edits for this image.",
+        _image_part(image, settings, "the image"),
+    ]
+    text = _text_call(
+        client,
+        settings,
+        "suggest_edits",
+        prompts.SUGGEST_EDITS_TASK,
+        contents,
+        json_output=True,
+    )
+    suggestions = parse_string_list(text, limit=6)
+    if not suggestions:
+        raise AtelierError(ErrorCode.GENERATION_FAILED, detail="suggest_edits: no list")
+    return suggestions
