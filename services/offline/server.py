@@ -146,6 +146,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 "method": method,
                 "path": parts.path,
                 "time": time.time(),
+                "bytes": length,
                 # A fingerprint lets tests check which key was used without storing it.
                 "key_sha256": hashlib.sha256(key.encode()).hexdigest()[:16]
                 if key

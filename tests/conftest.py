@@ -1,0 +1,112 @@
+"""Shared fixtures: the offline engine as a separate server, and paths to real photos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.config import Settings
+from services.gemini import make_client
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT.parent / "shared" / "photos"
+
+
+class EngineProcess:
+    """The offline engine run as ``python -m services.offline`` in its own process."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.offline", "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.process.kill()
+            raise RuntimeError(f"offline engine did not start: {line!r}")
+        self.base_url = line.strip().rsplit(" ", 1)[-1]
+
+    def control(self, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method="POST" if data is not None else "GET",
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def set_faults(self, *faults: dict[str, Any], latency_s: float = 0.0) -> None:
+        self.control(
+            "/atelier/faults", {"faults": list(faults), "latency_s": latency_s}
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def engine_process() -> Iterator[EngineProcess]:
+    process = EngineProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture()
+def engine(engine_process: EngineProcess) -> Iterator[EngineProcess]:
+    """The shared engine with no faults, reset again after the test."""
+    engine_process.set_faults()
+    yield engine_process
+    engine_process.set_faults()
+
+
+@pytest.fixture()
+def settings(engine: EngineProcess) -> Settings:
+    return Settings(
+        base_url=engine.base_url,
+        retry_attempts=4,
+        retry_budget_s=20.0,
+        request_timeout_s=30.0,
+    )
+
+
+@pytest.fixture()
+def client(settings: Settings) -> Any:
+    return make_client(settings)
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    if not PHOTOS.is_dir():
+        pytest.fail(f"the shared photos are missing: {PHOTOS}")
+    return PHOTOS
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+os.environ.setdefault("ATELIER_RAISE_UNEXPECTED", "1")
