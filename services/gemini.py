@@ -441,3 +441,70 @@ def suggest_edits(client: genai.Client, settings: Settings, image: bytes) -> lis
     if not suggestions:
         raise AtelierError(ErrorCode.GENERATION_FAILED, detail="suggest_edits: no list")
     return suggestions
+
+
+def describe_style(client: genai.Client, settings: Settings, style: bytes) -> str:
+    """A short description of the style image's look, from the text model."""
+    contents: list[Any] = [
+        "Describe the visual style of this image.",
+        _image_part(style, settings, "the style image"),
+    ]
+    return _text_call(
+        client, settings, "describe_style", prompts.DESCRIBE_STYLE_TASK, contents
+    ).strip()
+
+
+def apply_style(
+    client: genai.Client,
+    settings: Settings,
+    content: InputImage,
+    style: InputImage,
+    description: str,
+    note: str = "",
+) -> ModelAnswer:
+    """Repaint the content image in the described style (the style image as reference)."""
+    pictures = [
+        images.load_image(content.data, content.name, settings.max_image_pixels),
+        images.load_image(style.data, style.name, settings.max_image_pixels),
+    ]
+    encoded = images.encode_many_for_model(
+        pictures, settings.send_max_side, settings.request_budget_bytes
+    )
+    instruction = f"{prompts.APPLY_STYLE_TASK}\nStyle: {description.strip()}"
+    if note.strip():
+        instruction += f"\nNote: {note.strip()}"
+    contents: list[Any] = [instruction]
+    contents.extend(
+        types.Part.from_bytes(data=data, mime_type=mime) for data, mime in encoded
+    )
+    config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+    answer = _generate(
+        client, settings, "style_mimic", settings.image_model, contents, config
+    )
+    return require_images(answer, "style_mimic")
+
+
+def pick_presets(
+    client: genai.Client,
+    settings: Settings,
+    request: str,
+    catalogue: Sequence[tuple[str, str]],
+) -> list[str]:
+    """Names of the presets that best fit a request, best first, from the text model."""
+    if not request.strip():
+        return []
+    listing = "\n".join(
+        f"{index}. {name}: {summary}"
+        for index, (name, summary) in enumerate(catalogue, 1)
+    )
+    contents: list[Any] = [f"Request: {request.strip()}\nCatalogue:\n{listing}"]
+    text = _text_call(
+        client,
+        settings,
+        "pick_presets",
+        prompts.PICK_PRESETS_TASK,
+        contents,
+        json_output=True,
+    )
+    known = {name for name, _ in catalogue}
+    return [name for name in parse_string_list(text, limit=5) if name in known]

@@ -53,7 +53,9 @@ class History:
         return replace(self, entries=tuple(kept), dropped=dropped)
 
     def get(self, entry_id: str) -> HistoryEntry | None:
-        return next((entry for entry in self.entries if entry.entry_id == entry_id), None)
+        return next(
+            (entry for entry in self.entries if entry.entry_id == entry_id), None
+        )
 
     def without(self, entry_id: str) -> History:
         return replace(

@@ -1,0 +1,64 @@
+"""Actions a designer takes on the studio's pages, written once for the browser tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def open_studio(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Edit")).to_be_visible(timeout=60_000)
+
+
+def wait_until_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait for Streamlit to finish the current script run."""
+    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(
+        0, timeout=timeout
+    )
+
+
+def upload(page: Page, *files: Path) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        [str(path) for path in files]
+    )
+    wait_until_idle(page)
+
+
+def drawing_surface(page: Page) -> Locator:
+    surface = page.locator("canvas.upper-canvas").first
+    expect(surface).to_be_visible(timeout=30_000)
+    return surface
+
+
+def paint_stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """Drag the mouse through ``points`` given in canvas pixels."""
+    box = drawing_surface(page).bounding_box()
+    assert box is not None
+    start_x, start_y = points[0]
+    page.mouse.move(box["x"] + start_x, box["y"] + start_y)
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+    page.mouse.up()
+    wait_until_idle(page)
+
+
+def type_prompt(page: Page, text: str) -> None:
+    area = page.get_by_label("Describe the change")
+    area.fill(text)
+    area.press("Control+Enter")
+    wait_until_idle(page)
+
+
+def run_edit_and_download(page: Page, target: Path, timeout: float = 120_000) -> Path:
+    page.get_by_role("button", name="Run edit").click()
+    download_button = page.locator('[data-testid="stDownloadButton"]').first
+    expect(download_button).to_be_visible(timeout=timeout)
+    wait_until_idle(page)
+    with page.expect_download() as download:
+        download_button.locator("button").click()
+    download.value.save_as(target)
+    return target

@@ -1,0 +1,136 @@
+"""The Edit page in real Chromium: upload, paint with the mouse, run, download, check pixels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect
+
+from services import images
+from tests.browser.studio_page import (
+    drawing_surface,
+    open_studio,
+    paint_stroke,
+    run_edit_and_download,
+    type_prompt,
+    upload,
+)
+
+pytestmark = pytest.mark.browser
+
+BRUSH = 36  # the painter's default brush, in canvas pixels
+
+
+def stroke_region(
+    points: list[tuple[float, float]],
+    canvas: tuple[int, int],
+    image: tuple[int, int],
+    grow: float,
+) -> np.ndarray:
+    """Pixels of the image within ``grow`` image pixels of the painted stroke."""
+    scale_x, scale_y = image[0] / canvas[0], image[1] / canvas[1]
+    region = Image.new("L", image, 0)
+    scaled = [(x * scale_x, y * scale_y) for x, y in points]
+    width = round(BRUSH * max(scale_x, scale_y) + 2 * grow)
+    ImageDraw.Draw(region).line(scaled, fill=255, width=width, joint="curve")
+    for x, y in scaled:
+        radius = width / 2
+        ImageDraw.Draw(region).ellipse(
+            (x - radius, y - radius, x + radius, y + radius), fill=255
+        )
+    return np.asarray(region) > 0
+
+
+def upright_pixels(path: Path) -> np.ndarray:
+    return np.asarray(
+        images.load_image(path.read_bytes(), path.name).convert("RGB")
+    ).astype(int)
+
+
+def is_grey(pixels: np.ndarray) -> np.ndarray:
+    return (np.abs(pixels[..., 0] - pixels[..., 1]) <= 2) & (
+        np.abs(pixels[..., 1] - pixels[..., 2]) <= 2
+    )
+
+
+def check_black_and_white_stroke(
+    original_path: Path,
+    result_path: Path,
+    points: list[tuple[float, float]],
+    canvas: tuple[int, int],
+) -> None:
+    original = upright_pixels(original_path)
+    result = np.asarray(Image.open(result_path).convert("RGB")).astype(int)
+    size = (original.shape[1], original.shape[0])
+    assert (result.shape[1], result.shape[0]) == size
+
+    scale = size[0] / canvas[0]
+    reach = images.feather_reach(size) + 3 * scale
+    near_stroke = stroke_region(points, canvas, size, grow=reach)
+    assert np.array_equal(result[~near_stroke], original[~near_stroke]), (
+        "pixels outside changed"
+    )
+
+    core = stroke_region(points, canvas, size, grow=-BRUSH * scale * 0.3)
+    assert core.sum() > 1000
+    assert is_grey(result[core]).mean() > 0.97, (
+        "the painted stroke is not black and white"
+    )
+    assert is_grey(original[core]).mean() < 0.5, (
+        "the test stroke must cover coloured pixels"
+    )
+
+
+def canvas_size(page: Page) -> tuple[int, int]:
+    surface = drawing_surface(page)
+    width = int(surface.evaluate("c => c.width / (window.devicePixelRatio || 1)"))
+    height = int(surface.evaluate("c => c.height / (window.devicePixelRatio || 1)"))
+    return width, height
+
+
+def test_ladybird_black_and_white_inside_the_stroke_only(
+    page: Page, studio, photos: Path, tmp_path: Path, artifacts: Path
+) -> None:
+    open_studio(page, studio.url)
+    expect(page.get_by_text("Offline engine").first).to_be_visible()
+    upload(page, photos / "ladybird.jpg")
+    canvas = canvas_size(page)
+    assert canvas == (640, 400)
+
+    points = [(200.0, 150.0), (330.0, 180.0), (450.0, 230.0)]
+    paint_stroke(page, points)
+    expect(
+        page.get_by_role("button", name="Run edit on the painted area")
+    ).to_be_visible()
+    type_prompt(page, "make it black and white")
+    result = run_edit_and_download(page, tmp_path / "ladybird-result.png")
+    page.screenshot(path=str(artifacts / "edit-ladybird.png"), full_page=True)
+
+    assert result.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    check_black_and_white_stroke(photos / "ladybird.jpg", result, points, canvas)
+
+
+def test_phone_photo_is_upright_and_the_mask_lands_where_painted(
+    page: Page, studio, photos: Path, tmp_path: Path, artifacts: Path
+) -> None:
+    open_studio(page, studio.url)
+    upload(page, photos / "wood_phone_exif6.jpg")
+    canvas = canvas_size(page)
+    assert canvas[1] > canvas[0], "the phone photo must be shown upright (portrait)"
+    assert abs(canvas[0] / canvas[1] - 3024 / 4032) < 0.01
+
+    points = [(80.0, 90.0), (200.0, 110.0), (330.0, 100.0)]
+    paint_stroke(page, points)
+    type_prompt(page, "black and white")
+    result = run_edit_and_download(page, tmp_path / "wood-result.png")
+    page.screenshot(path=str(artifacts / "edit-wood.png"), full_page=True)
+
+    with Image.open(result) as opened:
+        assert opened.size == (3024, 4032)
+    check_black_and_white_stroke(
+        photos / "wood_phone_exif6.jpg", result, points, canvas
+    )

@@ -1,0 +1,138 @@
+"""The Edit page under Streamlit's AppTest, with a drawing injected through the canvas key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import EngineProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture()
+def app(engine: EngineProcess, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.setenv("GEMINI_BASE_URL", engine.base_url)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def click(at: AppTest, label_start: str) -> None:
+    button = next(b for b in at.button if b.label.startswith(label_start))
+    button.click().run()
+    assert not at.exception, at.exception
+
+
+def put_sample(at: AppTest, label: str) -> str:
+    click(at, label)
+    tray = at.session_state["tray_edit"]
+    return tray[0].image_id
+
+
+def test_a_sample_photo_edits_whole_image_and_lands_in_history(app: AppTest) -> None:
+    image_id = put_sample(app, "Cat")
+    app.text_area(key="edit_prompt").input("make it black and white").run()
+    click(app, "Run edit on the whole image")
+
+    history = app.session_state["history"]
+    assert len(history.entries) == 1
+    entry = history.entries[0]
+    result = np.asarray(Image.open(io.BytesIO(entry.data)).convert("RGB")).astype(int)
+    assert np.array_equal(result[..., 0], result[..., 2])
+    assert entry.page == "edit" and entry.prompt == "make it black and white"
+    assert any("451×300" in caption.value for caption in app.caption)
+    assert image_id == app.session_state["tray_edit"][0].image_id
+
+
+def test_an_injected_drawing_limits_the_edit_to_the_painted_area(app: AppTest) -> None:
+    image_id = put_sample(app, "Coffee")
+    width, height = 600, 400  # the coffee photo fits the canvas at its own size
+    drawing = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    drawing.paste((255, 64, 96, 140), (100, 100, 300, 200))
+    app.session_state[f"mask_canvas_{image_id}_0"] = {
+        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(drawing)},
+        "backgroundFit": {
+            "naturalWidth": width,
+            "naturalHeight": height,
+            "scaleX": 1,
+            "scaleY": 1,
+            "offsetX": 0,
+            "offsetY": 0,
+        },
+    }
+    app.run()
+    app.text_area(key="edit_prompt").input("invert").run()
+    click(app, "Run edit on the painted area")
+
+    entry = app.session_state["history"].entries[0]
+    original = np.asarray(
+        Image.open(ROOT / "assets/samples/coffee.png").convert("RGB")
+    ).astype(int)
+    result = np.asarray(Image.open(io.BytesIO(entry.data)).convert("RGB")).astype(int)
+    assert np.array_equal(result[:80], original[:80])
+    assert (
+        np.abs(result[130:170, 130:270] - (255 - original[130:170, 130:270])).max() <= 1
+    )
+
+
+def test_a_failed_edit_keeps_images_prompt_mask_and_results(
+    app: AppTest, engine: EngineProcess
+) -> None:
+    put_sample(app, "Cat")
+    app.text_area(key="edit_prompt").input("make it sepia").run()
+    click(app, "Run edit")
+    assert len(app.session_state["history"].entries) == 1
+
+    engine.set_faults({"kind": "image_safety"})
+    click(app, "Run edit")
+
+    assert any("safety" in error.value.lower() for error in app.error)
+    assert len(app.session_state["history"].entries) == 1
+    assert app.session_state["edit_prompt"] == "make it sepia"
+    assert len(app.session_state["tray_edit"]) == 1
+
+
+def test_suggestions_fill_the_prompt_and_improve_rewrites_it(app: AppTest) -> None:
+    put_sample(app, "Rocket")
+    click(app, "Suggest edits")
+    ideas = app.session_state[
+        f"suggestions_{app.session_state['tray_edit'][0].image_id}"
+    ]
+    assert ideas
+    click(app, ideas[0])
+    assert app.session_state["edit_prompt"] == ideas[0]
+
+    click(app, "Improve prompt")
+    assert len(app.session_state["edit_prompt"]) > len(ideas[0])
+
+
+def test_use_as_input_chains_a_second_edit(app: AppTest) -> None:
+    put_sample(app, "Cat")
+    app.text_area(key="edit_prompt").input("pixelate").run()
+    click(app, "Run edit")
+    first = app.session_state["history"].entries[0]
+    click(app, "Use as input")
+    tray = app.session_state["tray_edit"]
+    assert tray[0].image_id == hashlib.sha256(first.data).hexdigest()[:16]
+    app.text_area(key="edit_prompt").input("invert").run()
+    click(app, "Run edit")
+    history = app.session_state["history"]
+    assert len(history.entries) == 2
+    assert history.entries[0].parent_id == first.entry_id
