@@ -223,7 +223,7 @@ class Brain:
             return "pick_presets"
         if prompts.APPLY_STYLE_TASK[:40] in self.prompt:
             return "style_mimic"
-        if len(self.turns) > 1:
+        if self.system.startswith(prompts.CHAT_GUIDANCE[:40]) or len(self.turns) > 1:
             return "chat"
         if self.current.images:
             return "edit"
