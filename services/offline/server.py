@@ -76,7 +76,7 @@ class OfflineEngine:
     def __init__(self, plan: FaultPlan | None = None) -> None:
         self.plan = plan or FaultPlan()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        self.request_log: deque[dict[str, Any]] = deque(maxlen=200)
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.state: dict[str, Any] = {}
         self.lock = threading.Lock()
 
