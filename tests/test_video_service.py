@@ -292,8 +292,12 @@ def test_inline_video_data_is_decoded(
 
 
 def test_each_call_logs_one_line_without_the_key(
-    video_client: Any, video_settings: Settings, caplog: pytest.LogCaptureFixture
+    video_engine: RunningEngine,
+    video_client: Any,
+    video_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    set_faults(video_engine, {"kind": "video_stuck"})
     caplog.set_level(logging.INFO, logger="services.gemini")
 
     job_id = video.start_video(
