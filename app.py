@@ -19,9 +19,18 @@ st.set_page_config(page_title="Atelier", page_icon="🎨", layout="wide")
 current = studio()
 settings = current.settings
 
-pages = [
-    st.Page("pages/edit.py", title="Edit", icon="🖌️", default=True),
-]
+pages = {
+    "Create": [
+        st.Page("pages/edit.py", title="Edit", icon="🖌️", default=True),
+        st.Page("pages/generate.py", title="Generate", icon="✨"),
+        st.Page("pages/style_mimic.py", title="Style Mimic", icon="🎭"),
+    ],
+    "More": [
+        st.Page("pages/batch.py", title="Batch", icon="🗂️"),
+        st.Page("pages/video.py", title="Video", icon="🎬"),
+        st.Page("pages/chat.py", title="Chat", icon="💬"),
+    ],
+}
 navigation = st.navigation(pages)
 
 if current.is_offline:
@@ -33,6 +42,9 @@ if current.is_offline:
         icon="🧪",
     )
 
+navigation.run()
+
+# Drawn after the page so the figures include what this run just added.
 with st.sidebar:
     st.markdown("### Atelier")
     engine_name = "Offline engine (not AI)" if current.is_offline else "Gemini"
@@ -44,5 +56,3 @@ with st.sidebar:
     st.caption(
         f"History: {len(history.entries)} results, {history.total_bytes / 1024 / 1024:.1f} MB"
     )
-
-navigation.run()

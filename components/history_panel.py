@@ -15,7 +15,13 @@ from services.history import History, HistoryEntry
 HISTORY_KEY = "history"
 
 # page name -> (title, file) of pages that take an image as input
-INPUT_PAGES = {"edit": ("Edit", "pages/edit.py")}
+INPUT_PAGES = {
+    "edit": ("Edit", "pages/edit.py"),
+    "style_mimic": ("Style Mimic", "pages/style_mimic.py"),
+    "batch": ("Batch", "pages/batch.py"),
+    "video": ("Video", "pages/video.py"),
+    "chat": ("Chat", "pages/chat.py"),
+}
 
 
 def get_history(cap_mb: int = 300) -> History:
@@ -68,9 +74,11 @@ def entry_caption(entry: HistoryEntry) -> str:
 
 
 def use_buttons(entry: HistoryEntry, key: str, max_pixels: int) -> None:
-    for page, (title, _) in INPUT_PAGES.items():
-        if st.button(f"Use in {title}", key=f"{key}_use_{page}", width="stretch"):
-            send_to_page(entry, page, max_pixels)
+    """A "Use in…" menu sending the result to any page that takes an image."""
+    with st.popover("Use in…", width="stretch"):
+        for page, (title, _) in INPUT_PAGES.items():
+            if st.button(title, key=f"{key}_use_{page}", width="stretch"):
+                send_to_page(entry, page, max_pixels)
 
 
 def history_panel(

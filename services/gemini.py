@@ -241,7 +241,8 @@ def _generate(
             model=model, contents=contents, config=config
         ),
     )
-    return read_answer(response, operation, model, time.monotonic() - started)
+    label = f"offline engine ({model})" if settings.is_offline else model
+    return read_answer(response, operation, label, time.monotonic() - started)
 
 
 # --- operations ----------------------------------------------------------------------

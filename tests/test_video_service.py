@@ -75,7 +75,7 @@ def poll(
         seen.append(status)
         if status.is_finished:
             break
-        time.sleep(0.15)
+        time.sleep(0.3)
     return seen
 
 
@@ -282,13 +282,19 @@ def test_inline_video_data_is_decoded(
         model=video_settings.video_model,
         background=True,
         input="a lantern in the dark",
-        response_format={"type": "video", "aspect_ratio": "16:9", "delivery": "inline"},
+        response_format={
+            "type": "video",
+            "aspect_ratio": "16:9",
+            "duration": "2s",
+            "delivery": "inline",
+        },
     )
 
     final = poll(video_client, video_settings, answer.id)[-1]
 
     assert final.state == "done" and final.video is not None
-    assert probe_mp4(final.video)["size"] == (1280, 720)
+    info = probe_mp4(final.video)
+    assert info["size"] == (1280, 720) and 1.5 < info["duration_s"] < 2.5
 
 
 def test_each_call_logs_one_line_without_the_key(

@@ -127,6 +127,11 @@ class Phase:
     message: str = ""
 
 
+def _temporary_beside(target: Path) -> Path:
+    """A fresh name next to ``target``, so two writers never share a half file."""
+    return target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.part")
+
+
 class JobBoard:
     """The engine's video jobs, in memory and in ``directory`` across restarts."""
 
@@ -152,7 +157,7 @@ class JobBoard:
     def _write_record(self, job: VideoJob) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self._path(job.id, ".json")
-        temporary = target.with_suffix(".json.part")
+        temporary = _temporary_beside(target)
         temporary.write_text(json.dumps(asdict(job)), encoding="utf-8")
         os.replace(temporary, target)
 
@@ -210,7 +215,7 @@ class JobBoard:
             job = self._jobs.pop(job_id, None)
         if job is not None:
             job.cancelled_at = job.cancelled_at or time.time()
-        for suffix in (".json", ".image", ".mp4", ".mp4.part"):
+        for suffix in (".json", ".image", ".mp4"):
             self._path(job_id, suffix).unlink(missing_ok=True)
 
     def phase(self, job: VideoJob, now: float) -> Phase:
@@ -270,21 +275,19 @@ class JobBoard:
                 self._render_progress[job.id] = fraction
             return job.cancelled_at is None
 
+        target = self.video_path(job.id)
+        partial = _temporary_beside(target)
         try:
             with self._slots:
                 still = self._still_for(job)
-                target = self.video_path(job.id)
-                partial = target.with_suffix(".mp4.part")
                 finished = write_pan_and_zoom(
                     partial, still, job.frame_size, job.duration_s, job.seed, on_frame
                 )
-                if finished:
-                    os.replace(partial, target)
-                else:
-                    partial.unlink(missing_ok=True)
-        except (
-            Exception
-        ) as exc:  # the job must end as failed, as a real service's would
+            if not finished:
+                return
+            os.replace(partial, target)
+        # Whatever goes wrong, the job must end as failed, as a real service's would.
+        except Exception as exc:
             logger.exception("offline video render failed for job %s", job.id)
             job.render_error = (
                 f"The offline engine could not render the video ({type(exc).__name__})."
@@ -292,6 +295,7 @@ class JobBoard:
             self.save(job)
             return
         finally:
+            partial.unlink(missing_ok=True)
             with self._lock:
                 self._render_progress.pop(job.id, None)
         logger.info(
@@ -421,7 +425,7 @@ def write_pan_and_zoom(
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "22"}
+        stream.options = {"preset": "superfast", "crf": "23"}
         for index, box in enumerate(pan_and_zoom_boxes(source_size, frames, seed)):
             frame = source.resize(size, Image.Resampling.BILINEAR, box=box)
             video_frame = av.VideoFrame.from_ndarray(np.asarray(frame), format="rgb24")
