@@ -15,6 +15,7 @@ from components.history_panel import (
 from components.image_input import image_picker, thumbnail_png, tray_strip
 from components.mask_canvas import mask_painter
 from components.notices import error_boundary
+from components.preset_picker import preset_picker
 from components.progress import run_with_progress
 from components.studio import studio
 from services import gemini
@@ -58,6 +59,7 @@ with right:
         placeholder="e.g. make it black and white, remove the painted object…",
         height=110,
     )
+    preset_picker("edit", use_suggestion)
     prompt = st.session_state.get(PROMPT_KEY, "")
     helpers = st.columns(2)
     suggest_clicked = helpers[0].button(

@@ -92,8 +92,24 @@ def settings(engine: EngineProcess) -> Settings:
 
 
 @pytest.fixture()
-def client(settings: Settings) -> Any:
-    return make_client(settings)
+def client(settings: Settings) -> Iterator[Any]:
+    made = make_client(settings)
+    yield made
+    made.close()
+
+
+@pytest.fixture()
+def client_for() -> Iterator[Any]:
+    """Make clients for other settings; each is closed after the test."""
+    made: list[Any] = []
+
+    def factory(settings: Settings) -> Any:
+        made.append(make_client(settings))
+        return made[-1]
+
+    yield factory
+    for item in made:
+        item.close()
 
 
 @pytest.fixture(scope="session")

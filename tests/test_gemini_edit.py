@@ -136,7 +136,9 @@ def test_four_phone_photos_fit_one_request(
     base = images.load_image((photos / "wood_phone_exif6.jpg").read_bytes(), "wood")
     # Sensor-like grain makes the files as large as a phone's (several MB each).
     grain = np.random.default_rng(7).integers(-12, 13, size=(4032, 3024, 3))
-    noisy = Image.fromarray(np.clip(np.asarray(base, dtype=int) + grain, 0, 255).astype(np.uint8))
+    noisy = Image.fromarray(
+        np.clip(np.asarray(base, dtype=int) + grain, 0, 255).astype(np.uint8)
+    )
     inputs = []
     for index in range(4):
         variant = noisy.rotate(index * 90, expand=True) if index % 2 else noisy
@@ -192,10 +194,15 @@ def test_text_only_answer_is_no_image_with_the_models_words(
     ],
 )
 def test_each_injected_fault_becomes_its_error_code(
-    engine: EngineProcess, settings: Settings, photos: Path, fault: str, code: ErrorCode
+    client_for,
+    engine: EngineProcess,
+    settings: Settings,
+    photos: Path,
+    fault: str,
+    code: ErrorCode,
 ) -> None:
     quick = Settings(base_url=settings.base_url, retry_attempts=2, retry_budget_s=5)
-    client = gemini.make_client(quick)
+    client = client_for(quick)
     engine.set_faults({"kind": fault, "delay_s": 0.2})
     data = (photos / "chelsea.png").read_bytes()
 
@@ -252,14 +259,14 @@ def test_safety_blocks_are_never_retried(
 
 
 def test_a_rate_limit_asking_for_longer_than_the_budget_fails_at_once(
-    engine: EngineProcess, settings, photos: Path
+    client_for, engine: EngineProcess, settings, photos: Path
 ) -> None:
     tight = Settings(base_url=settings.base_url, retry_attempts=5, retry_budget_s=3)
     engine.set_faults({"kind": "429", "delay_s": 60})
     started = time.monotonic()
     with pytest.raises(AtelierError) as caught:
         gemini.edit(
-            gemini.make_client(tight),
+            client_for(tight),
             tight,
             "make it sepia",
             [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
@@ -270,13 +277,13 @@ def test_a_rate_limit_asking_for_longer_than_the_budget_fails_at_once(
 
 
 def test_a_slow_answer_past_the_timeout_is_timeout(
-    engine: EngineProcess, settings, photos: Path
+    client_for, engine: EngineProcess, settings, photos: Path
 ) -> None:
     impatient = Settings(base_url=settings.base_url, request_timeout_s=1)
     engine.set_faults({"kind": "slow", "delay_s": 3})
     with pytest.raises(AtelierError) as caught:
         gemini.edit(
-            gemini.make_client(impatient),
+            client_for(impatient),
             impatient,
             "make it sepia",
             [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
@@ -284,11 +291,11 @@ def test_a_slow_answer_past_the_timeout_is_timeout(
     assert caught.value.code is ErrorCode.TIMEOUT
 
 
-def test_a_refused_connection_is_unavailable(photos: Path) -> None:
+def test_a_refused_connection_is_unavailable(client_for, photos: Path) -> None:
     nowhere = Settings(base_url="http://127.0.0.1:9", retry_attempts=1)
     with pytest.raises(AtelierError) as caught:
         gemini.edit(
-            gemini.make_client(nowhere),
+            client_for(nowhere),
             nowhere,
             "make it sepia",
             [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
@@ -324,7 +331,7 @@ def test_improve_prompt_and_suggestions_come_from_the_text_model(
 
 
 def test_the_key_never_appears_in_log_lines(
-    engine: EngineProcess, photos: Path, caplog
+    client_for, engine: EngineProcess, photos: Path, caplog
 ) -> None:
     secret = "AIzaSy-ATELIER-SECRET-123456"
     keyed = Settings(api_key=secret, base_url=engine.base_url)
@@ -332,7 +339,7 @@ def test_the_key_never_appears_in_log_lines(
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AtelierError) as caught:
         gemini.edit(
-            gemini.make_client(keyed),
+            client_for(keyed),
             keyed,
             "sepia",
             [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],

@@ -460,6 +460,8 @@ def test_job_resumes_after_the_offline_engine_restarts(
         store,
         video.VideoRequest("a windmill turning"),
     )
+    # The engine goes down with the app, mid-render.
+    board_of(video_engine.engine).stop()
     video_engine.stop()
 
     # The app starts a fresh engine on a new port over the same engine directory.

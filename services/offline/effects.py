@@ -33,6 +33,10 @@ def phrases(listing: str) -> tuple[str, ...]:
     return tuple(phrase.strip() for phrase in listing.split("|"))
 
 
+def word_set(listing: str) -> frozenset[str]:
+    return frozenset(listing.split())
+
+
 EFFECTS: tuple[Effect, ...] = (
     Effect(
         "black and white",
@@ -270,52 +274,16 @@ EFFECTS_BY_NAME = {effect.name: effect for effect in EFFECTS}
 
 # Words that undo a request when they come just before it ("don't blur"), words that
 # scale it, and words that end the stretch of a sentence a request belongs to.
-NEGATIONS = frozenset(
-    {"no", "not", "dont", "don't", "without", "never", "avoid", "nor", "neither"}
+NEGATIONS = word_set("no not dont don't without never avoid nor neither")
+MILD_WORDS = word_set(
+    "slightly slight bit little touch subtle subtly gently gentle mild mildly "
+    "somewhat tad hint"
 )
-MILD_WORDS = frozenset(
-    {
-        "slightly",
-        "slight",
-        "bit",
-        "little",
-        "touch",
-        "subtle",
-        "subtly",
-        "gently",
-        "gentle",
-        "mild",
-        "mildly",
-        "somewhat",
-        "tad",
-        "hint",
-    }
+STRONG_WORDS = word_set(
+    "very much lot lots extremely really strongly heavily heavy way super "
+    "dramatically dramatic intense intensely significantly strong totally"
 )
-STRONG_WORDS = frozenset(
-    {
-        "very",
-        "much",
-        "lot",
-        "lots",
-        "extremely",
-        "really",
-        "strongly",
-        "heavily",
-        "heavy",
-        "way",
-        "super",
-        "dramatically",
-        "dramatic",
-        "intense",
-        "intensely",
-        "significantly",
-        "strong",
-        "totally",
-    }
-)
-CLAUSE_BREAKS = frozenset(
-    {"and", "but", "then", "also", "plus", "while", "instead", "or", "yet"}
-)
+CLAUSE_BREAKS = word_set("and but then also plus while instead or yet")
 MILD_STRENGTH = 0.5
 STRONG_STRENGTH = 1.7
 
@@ -347,7 +315,7 @@ KEYWORD_PATTERN, EFFECT_BY_KEYWORD = build_keyword_pattern()
 
 
 def clause_words(text: str, reverse: bool) -> list[str]:
-    """The words of one side of a match, up to the nearest punctuation or conjunction."""
+    """Words on one side of a match, up to the nearest punctuation or conjunction."""
     pieces = re.split(r"[.,;:!?()]", text)
     piece = pieces[-1] if reverse else pieces[0]
     words = re.findall(r"[a-z0-9']+", piece)
@@ -556,7 +524,7 @@ def pixelate(rgb: Pixels, strength: float) -> Pixels:
     block = pixel_block_size(rgb, strength)
     columns, rows = math.ceil(width / block), math.ceil(height / block)
     small = as_pixels(cv2.resize(rgb, (columns, rows), interpolation=cv2.INTER_AREA))
-    # Repeating each cell gives blocks aligned to the top-left corner, exactly block wide.
+    # Repeating each cell gives blocks exactly block wide, aligned to the top left.
     blocks = np.repeat(np.repeat(small, block, axis=0), block, axis=1)
     return as_pixels(blocks[:height, :width])
 
@@ -1038,22 +1006,24 @@ def colour_name(lab: Floats) -> str:
     return list(NAMED_COLOURS)[int(np.argmin(distances))]
 
 
+def build_colour_pattern() -> tuple[re.Pattern[str], dict[str, Colour]]:
+    """A pattern over colour names and their aliases, in normalised spelling."""
+    colour_by_word = {normalise_text(name): rgb for name, rgb in NAMED_COLOURS.items()}
+    for alias, name in COLOUR_ALIASES.items():
+        colour_by_word[normalise_text(alias)] = NAMED_COLOURS[name]
+    body = "|".join(re.escape(word) for word in sorted(colour_by_word, key=len)[::-1])
+    return re.compile(rf"(?<![a-z])(?:{body})(?![a-z])"), colour_by_word
+
+
+COLOUR_PATTERN, COLOUR_BY_WORD = build_colour_pattern()
+
+
 def colour_words_in(text: str) -> list[Colour]:
     """Colours named in normalised text, in the order they appear."""
-    names = {normalise_text(name): name for name in NAMED_COLOURS}
-    names.update(
-        {normalise_text(alias): name for alias, name in COLOUR_ALIASES.items()}
-    )
-    body = "|".join(re.escape(word) for word in sorted(names, key=len, reverse=True))
-    found = re.finditer(rf"(?<![a-z])(?:{body})(?![a-z])", text)
-    return [NAMED_COLOURS[names[match.group(0)]] for match in found]
+    return [COLOUR_BY_WORD[match.group(0)] for match in COLOUR_PATTERN.finditer(text)]
 
 
 # Procedural scenes for text-to-image.
-
-
-def word_set(listing: str) -> frozenset[str]:
-    return frozenset(listing.split())
 
 
 SCENE_WORDS: dict[str, frozenset[str]] = {
@@ -1851,8 +1821,8 @@ def render_scene(prompt: str, size: tuple[int, int], seed: int = 0) -> Image.Ima
     Raises:
         ValueError: when a side of ``size`` is not a positive whole number.
     """
-    width, height = size
-    if width < 1 or height < 1 or int(width) != width or int(height) != height:
+    width, height = int(size[0]), int(size[1])
+    if width < 1 or height < 1 or (width, height) != tuple(size):
         raise ValueError(
             f"Image size must be two positive whole numbers, not {size!r}."
         )
@@ -1901,7 +1871,7 @@ def is_graphic(rgb: Pixels) -> bool:
 def transfer_style(
     content: Image.Image, style: Image.Image, note: str = ""
 ) -> Image.Image:
-    """Give the content the style image's colour statistics, and a little of its texture.
+    """Give the content the style image's colour statistics and a little of its texture.
 
     Colour moves by matching mean and spread per CIELAB channel (Reinhard's transfer).
     A flat, graphic style also posterizes the content; a grainier style adds grain and
@@ -2082,7 +2052,8 @@ def describe_style(style: Image.Image) -> str:
     else:
         brightness = "mid-toned"
     palette = join_words(names)
-    return f"{warmth}, {contrast}, {saturation} palette of {palette}; {texture}; {brightness}."
+    look = f"{warmth}, {contrast}, {saturation} palette of {palette}"
+    return f"{look}; {texture}; {brightness}."
 
 
 def suggest_edits(image: Image.Image) -> list[str]:

@@ -142,6 +142,11 @@ class JobBoard:
         self._render_progress: dict[str, float] = {}
         self._slots = threading.BoundedSemaphore(RENDER_SLOTS)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Abandon running renders, as when the engine's process ends."""
+        self._stopping.set()
 
     # --- files -----------------------------------------------------------------------
 
@@ -251,7 +256,7 @@ class JobBoard:
     # --- rendering -------------------------------------------------------------------
 
     def _ensure_render(self, job: VideoJob) -> None:
-        if not job.needs_render or self.has_video(job.id):
+        if not job.needs_render or self.has_video(job.id) or self._stopping.is_set():
             return
         with self._lock:
             running = self._renders.get(job.id)
@@ -273,7 +278,7 @@ class JobBoard:
         def on_frame(fraction: float) -> bool:
             with self._lock:
                 self._render_progress[job.id] = fraction
-            return job.cancelled_at is None
+            return job.cancelled_at is None and not self._stopping.is_set()
 
         target = self.video_path(job.id)
         partial = _temporary_beside(target)
