@@ -105,7 +105,8 @@ def _stop_for(settings: Settings) -> Callable[[tenacity.RetryCallState], bool]:
         error = state.outcome.exception() if state.outcome else None
         asked = float(getattr(error, "retry_after", None) or 0)
         # Give up now rather than start a wait that would overrun the budget.
-        return state.seconds_since_start + asked > settings.retry_budget_s
+        elapsed = state.seconds_since_start or 0.0
+        return elapsed + asked > settings.retry_budget_s
 
     return stop
 

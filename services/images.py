@@ -174,8 +174,8 @@ def extension_for(data: bytes) -> str:
 def has_alpha(image: Image.Image) -> bool:
     if image.mode != "RGBA":
         return False
-    low, _ = image.getchannel("A").getextrema()
-    return bool(low < 255)
+    extrema = image.getchannel("A").getextrema()
+    return isinstance(extrema[0], int) and extrema[0] < 255
 
 
 def fit_within(image: Image.Image, max_side: int) -> Image.Image:

@@ -98,16 +98,12 @@ def to_atelier_error(exc: BaseException, operation: str) -> AtelierError:
             code, message, detail, retry_after=retry_delay_from(exc.details)
         )
 
-    if isinstance(exc, interaction_errors.APITimeoutError) or isinstance(
-        exc, httpx2.TimeoutException
-    ):
+    if isinstance(exc, (interaction_errors.APITimeoutError, httpx2.TimeoutException)):
         return AtelierError(
             ErrorCode.TIMEOUT, detail=f"{operation}: {type(exc).__name__}"
         )
 
-    if isinstance(exc, interaction_errors.APIConnectionError) or isinstance(
-        exc, httpx2.TransportError
-    ):
+    if isinstance(exc, (interaction_errors.APIConnectionError, httpx2.TransportError)):
         return AtelierError(
             ErrorCode.UNAVAILABLE,
             "Atelier could not reach the model service. Check the network or "

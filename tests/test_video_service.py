@@ -38,6 +38,7 @@ def start_engine(board_directory: Path) -> RunningEngine:
 def video_engine(tmp_path: Path) -> Iterator[RunningEngine]:
     running = start_engine(tmp_path / "engine")
     yield running
+    board_of(running.engine).stop()
     running.stop()
 
 

@@ -310,9 +310,9 @@ class Brain:
     def split_mask(
         self, images: list[Image.Image]
     ) -> tuple[list[Image.Image], Image.Image | None]:
-        if prompts.MASK_HINT[:30] in self.prompt and len(images) >= 2:
-            if is_mask_picture(images[-1]):
-                return images[:-1], images[-1].convert("L")
+        has_hint = prompts.MASK_HINT[:30] in self.prompt and len(images) >= 2
+        if has_hint and is_mask_picture(images[-1]):
+            return images[:-1], images[-1].convert("L")
         return images, None
 
     def edited(
