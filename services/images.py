@@ -301,3 +301,46 @@ def is_mask_picture(image: Image.Image) -> bool:
     histogram = grey.histogram()
     extremes = histogram[0] + histogram[255]
     return extremes >= 0.995 * sum(histogram) and histogram[255] > 0
+
+
+def _same_height(
+    before: Image.Image, after: Image.Image, height: int
+) -> list[Image.Image]:
+    return [
+        picture.convert("RGB").resize(
+            (max(1, round(picture.width * height / picture.height)), height),
+            Image.Resampling.LANCZOS,
+        )
+        for picture in (before, after)
+    ]
+
+
+def side_by_side(
+    before: Image.Image, after: Image.Image, max_height: int = 1600
+) -> Image.Image:
+    """Before and after next to each other at one height, with a thin white gutter."""
+    height = min(max_height, max(before.height, after.height))
+    left, right = _same_height(before, after, height)
+    gutter = max(4, height // 200)
+    canvas = Image.new(
+        "RGB", (left.width + gutter + right.width, height), (255, 255, 255)
+    )
+    canvas.paste(left, (0, 0))
+    canvas.paste(right, (left.width + gutter, 0))
+    return canvas
+
+
+def wipe_comparison(
+    before: Image.Image, after: Image.Image, position: float
+) -> Image.Image:
+    """``after`` with ``before`` showing left of ``position`` (0..1), split by a line."""
+    target = after.convert("RGB")
+    original = before.convert("RGB").resize(target.size, Image.Resampling.LANCZOS)
+    split = round(max(0.0, min(1.0, position)) * target.width)
+    shown = target.copy()
+    shown.paste(original.crop((0, 0, split, target.height)), (0, 0))
+    line = Image.new(
+        "RGB", (max(2, target.width // 300), target.height), (255, 255, 255)
+    )
+    shown.paste(line, (max(0, split - line.width // 2), 0))
+    return shown
