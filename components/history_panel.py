@@ -52,7 +52,6 @@ def send_to_page(
         st.error(error.user_message)
         return
     add_to_tray(page, item, limit, first=True)
-    st.session_state[f"parent_{page}"] = entry.entry_id
     st.switch_page(INPUT_PAGES[page][1])
 
 

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.history_panel import (
-    add_result,
-    download_button,
-    entry_caption,
-    get_history,
-    history_panel,
-    send_to_page,
-)
-from components.image_input import image_picker, thumbnail_png, tray_strip
+from components.history_panel import add_result, history_panel
+from components.image_input import image_picker, tray_strip
 from components.mask_canvas import mask_painter
 from components.notices import error_boundary
 from components.preset_picker import preset_picker
 from components.progress import run_with_progress
 from components.studio import studio
+from components.versions import record_versions, version_of, version_panel
 from services import gemini
 from services.history import HistoryEntry
 
@@ -121,7 +115,7 @@ with right:
                     current.client, settings, prompt, request_inputs, mask_png
                 ),
             )
-            parent = st.session_state.get(f"parent_{PAGE}")
+            parent = version_of(inputs[0].data)
             entries = [
                 HistoryEntry(
                     data=result.data,
@@ -138,32 +132,10 @@ with right:
             ]
             for entry in reversed(entries):
                 add_result(entry)
-            st.session_state["edit_latest"] = {
-                "entry_id": entries[0].entry_id,
-                "original": inputs[0].data,
-                "seconds": answer.seconds,
-            }
+            record_versions(entries, inputs[0].data)
+            st.caption(f"Finished in {answer.seconds:.1f} s.")
 
-latest = st.session_state.get("edit_latest")
-entry = get_history().get(latest["entry_id"]) if latest else None
-if latest and entry is not None:
-    st.divider()
-    st.subheader("Result")
-    before, after = st.columns(2)
-    with before:
-        st.image(thumbnail_png(latest["original"], 1200), caption="Original")
-    with after:
-        st.image(
-            thumbnail_png(entry.data, 1200), caption=f"Edited · {entry_caption(entry)}"
-        )
-    if entry.note:
-        st.caption(f"Model: {entry.note}")
-    actions = st.columns(3)
-    with actions[0]:
-        download_button(entry, key="latest_download")
-    if actions[1].button("Use as input", key="latest_use", width="stretch"):
-        send_to_page(entry, PAGE, settings.max_image_pixels, settings.max_uploads)
-    actions[2].caption(f"{entry.width}×{entry.height} px · {latest['seconds']:.1f} s")
+version_panel(PAGE, settings.max_uploads, settings.max_image_pixels)
 
 st.divider()
 history_panel(settings.max_image_pixels)

@@ -136,3 +136,44 @@ def test_use_as_input_chains_a_second_edit(app: AppTest) -> None:
     history = app.session_state["history"]
     assert len(history.entries) == 2
     assert history.entries[0].parent_id == first.entry_id
+
+
+def test_undo_redo_and_branching_walk_the_version_chain(app: AppTest) -> None:
+    put_sample(app, "Cat")
+    original_id = app.session_state["tray_edit"][0].image_id
+    app.text_area(key="edit_prompt").input("pixelate").run()
+    click(app, "Run edit")
+    first = app.session_state["history"].entries[0]
+    click(app, "Use as input")
+    app.text_area(key="edit_prompt").input("invert").run()
+    click(app, "Run edit")
+    second = app.session_state["history"].entries[0]
+    assert second.parent_id == first.entry_id
+
+    click(app, "↶ Undo")
+    assert app.session_state["edit_shown"]["entry_id"] == first.entry_id
+    assert (
+        app.session_state["tray_edit"][0].image_id
+        == hashlib.sha256(first.data).hexdigest()[:16]
+    )
+    click(app, "↶ Undo")
+    assert app.session_state["edit_shown"] is None
+    assert app.session_state["tray_edit"][0].image_id == original_id
+    click(app, "↷ Redo")
+    assert app.session_state["edit_shown"]["entry_id"] == first.entry_id
+
+    # Branch: a new edit from the first version sits beside the second, not after it.
+    app.text_area(key="edit_prompt").input("make it sepia").run()
+    click(app, "Run edit")
+    branch = app.session_state["history"].entries[0]
+    assert branch.parent_id == first.entry_id
+    assert len(app.session_state["history"].entries) == 3
+
+
+def test_comparison_downloads_before_and_after_side_by_side(app: AppTest) -> None:
+    put_sample(app, "Coffee")
+    app.text_area(key="edit_prompt").input("invert").run()
+    click(app, "Run edit")
+    app.segmented_control(key="compare_mode").set_value("Slider").run()
+    assert not app.exception
+    assert any(slider.label.startswith("Before") for slider in app.slider)

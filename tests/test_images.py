@@ -177,3 +177,25 @@ def test_encoding_for_the_model_scales_down_and_keeps_alpha() -> None:
     assert opaque_mime == "image/jpeg"
     assert Image.open(io.BytesIO(opaque_bytes)).size == (2048, 1536)
     assert clear_mime == "image/png"
+
+
+def test_side_by_side_puts_before_left_and_after_right_at_one_height() -> None:
+    before = Image.new("RGB", (400, 300), (255, 0, 0))
+    after = Image.new("RGB", (200, 150), (0, 0, 255))
+
+    joined = images.side_by_side(before, after)
+
+    assert joined.height == 300
+    assert joined.getpixel((10, 150)) == (255, 0, 0)
+    assert joined.getpixel((joined.width - 10, 150)) == (0, 0, 255)
+    assert joined.width > 400 + 400
+
+
+def test_wipe_comparison_shows_before_left_of_the_split() -> None:
+    before = Image.new("RGB", (100, 50), (255, 0, 0))
+    after = Image.new("RGB", (100, 50), (0, 0, 255))
+
+    wiped = images.wipe_comparison(before, after, 0.3)
+
+    assert wiped.getpixel((10, 25)) == (255, 0, 0)
+    assert wiped.getpixel((90, 25)) == (0, 0, 255)
