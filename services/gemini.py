@@ -7,9 +7,11 @@ logs one line per call, and returns plain values or raises ``AtelierError``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,12 +68,17 @@ class ModelAnswer:
 def make_client(settings: Settings) -> genai.Client:
     """The one SDK client for this process, pointed at Gemini or any base URL.
 
-    Retries are ours (honouring the server's requested delay), so the SDK's are off.
+    Retries are ours (honouring the server's requested delay), so the SDK's are off,
+    including the Interactions API's, which would otherwise retry on its own.
     """
     http_options = types.HttpOptions(
         base_url=settings.base_url or None,
         timeout=int(settings.request_timeout_s * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),
     )
+    if settings.enterprise and settings.api_key:
+        # Vertex AI express mode: an API key instead of Cloud credentials.
+        return genai.Client(vertexai=True, api_key=settings.api_key, http_options=http_options)
     if settings.enterprise:
         return genai.Client(
             vertexai=True,
@@ -510,3 +517,119 @@ def pick_presets(
     )
     known = {name for name, _ in catalogue}
     return [name for name in parse_string_list(text, limit=5) if name in known]
+
+
+# --- generating several images, and checking the shape of what came back ------------
+
+MAX_IMAGES_PER_RUN = 4
+
+GENERATE_PROMPT_TASK = (
+    "You rewrite prompts for a text-to-image model. Return only the improved prompt, "
+    "as one paragraph of plain text: keep the subject and everything the user asked "
+    "for, and make it concrete (setting, composition, lighting, palette, medium and "
+    "mood). Do not add text, logos or people the user did not ask for."
+)
+
+# Ratios a model may answer in besides the ones the studio offers, so a mismatch can be
+# named ("got 4:5") rather than shown as a bare fraction.
+KNOWN_RATIOS = (*ASPECT_RATIOS, "4:5", "5:4")
+
+# Image models round each ratio to their tile grid (864×1184 for 3:4 is 2.7% off), so
+# only a larger gap, measured on a log scale, means the ratio was not honoured.
+RATIO_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class GenerateOutcome:
+    """One of several generations run together: its answer, or the error that ended it."""
+
+    answer: ModelAnswer | None = None
+    error: AtelierError | None = None
+
+
+def improve_generation_prompt(
+    client: genai.Client, settings: Settings, prompt: str
+) -> str:
+    """A richer text-to-image prompt from the text model, keeping what was asked for.
+
+    Raises AtelierError: INVALID_INPUT for an empty prompt, and any model error.
+    """
+    if not prompt.strip():
+        raise invalid_input("Write a prompt first, then ask to improve it.")
+    return _text_call(
+        client, settings, "improve_prompt", GENERATE_PROMPT_TASK, [prompt.strip()]
+    ).strip()
+
+
+def generate_many(
+    client: genai.Client,
+    settings: Settings,
+    prompt: str,
+    aspect_ratio: str = "1:1",
+    image_size: str | None = None,
+    count: int = 1,
+) -> list[GenerateOutcome]:
+    """Run ``count`` generations of one prompt at once; one failing spares the others.
+
+    Returns one outcome per request, in order: each holds either the answer or the
+    AtelierError that request ended with (after its own retries).
+    Raises AtelierError(INVALID_INPUT) before sending anything when the prompt, ratio,
+    size or count cannot be used.
+    """
+    if not prompt.strip():
+        raise invalid_input("Describe the image you want first.")
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise invalid_input(
+            f"Aspect ratio {aspect_ratio} is not one the model accepts."
+        )
+    if image_size is not None and image_size not in IMAGE_SIZES:
+        raise invalid_input(f"Image size {image_size} is not one of 1K, 2K or 4K.")
+    if not 1 <= count <= MAX_IMAGES_PER_RUN:
+        raise invalid_input(
+            f"Ask for between 1 and {MAX_IMAGES_PER_RUN} images at a time, not {count}."
+        )
+
+    def one(_: int) -> GenerateOutcome:
+        try:
+            return GenerateOutcome(
+                answer=generate(client, settings, prompt, aspect_ratio, image_size)
+            )
+        except AtelierError as error:
+            return GenerateOutcome(error=error)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=count, thread_name_prefix="atelier-generate"
+    ) as pool:
+        outcomes = list(pool.map(one, range(count)))
+    logger.info(
+        "generate_many count=%d ok=%d failed=%d seconds=%.2f",
+        count,
+        sum(1 for outcome in outcomes if outcome.answer is not None),
+        sum(1 for outcome in outcomes if outcome.error is not None),
+        time.monotonic() - started,
+    )
+    return outcomes
+
+
+def _ratio_to_log(ratio: str) -> float:
+    width, _, height = ratio.partition(":")
+    return math.log(int(width) / int(height))
+
+
+def ratio_name(width: int, height: int) -> str:
+    """The named ratio nearest a pixel size ("16:9"), or the size itself when none is."""
+    actual = math.log(width / height)
+    nearest = min(KNOWN_RATIOS, key=lambda ratio: abs(_ratio_to_log(ratio) - actual))
+    if abs(_ratio_to_log(nearest) - actual) <= RATIO_TOLERANCE:
+        return nearest
+    return f"{width}×{height}"
+
+
+def ratio_mismatch(asked: str, width: int, height: int) -> str | None:
+    """``"asked 16:9, got 1:1"`` when an image is not the shape asked for, else None."""
+    if width < 1 or height < 1:
+        raise ValueError(f"an image size must be positive, not {width}×{height}")
+    if abs(math.log(width / height) - _ratio_to_log(asked)) <= RATIO_TOLERANCE:
+        return None
+    return f"asked {asked}, got {ratio_name(width, height)}"

@@ -69,7 +69,11 @@ _ENDED_WITHOUT_VIDEO = {
 
 @dataclass(frozen=True)
 class VideoRequest:
-    """What to make: a prompt, an optional start image, and the output settings."""
+    """What to make: a prompt, an optional start image, and the output settings.
+
+    ``start_mime`` is kept for the caller's records; the image's format is read from
+    its bytes. None for duration or resolution leaves the model's default.
+    """
 
     prompt: str
     start_image: bytes | None = field(default=None, repr=False)
@@ -182,9 +186,9 @@ def _start_interaction(
             "1080p" if request.resolution == "1080p" else "720p"
         )
 
-    content: builtins.list[interactions.ContentParam] = [
-        {"type": "text", "text": request.prompt.strip()}
-    ]
+    content: builtins.list[interactions.ContentParam] = []
+    if request.prompt.strip():
+        content.append({"type": "text", "text": request.prompt.strip()})
     if image is not None:
         data, mime = image
         image_block: interactions.ImageContentParam = {

@@ -85,7 +85,7 @@ CANCEL_MESSAGE = "The video was cancelled."
 
 
 @dataclass
-class VideoJob:
+class RenderJob:
     """One render as the engine remembers it; written to disk as JSON."""
 
     id: str
@@ -137,7 +137,7 @@ class JobBoard:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._jobs: dict[str, VideoJob] = {}
+        self._jobs: dict[str, RenderJob] = {}
         self._renders: dict[str, threading.Thread] = {}
         self._render_progress: dict[str, float] = {}
         self._slots = threading.BoundedSemaphore(RENDER_SLOTS)
@@ -159,17 +159,17 @@ class JobBoard:
     def has_video(self, job_id: str) -> bool:
         return self.video_path(job_id).is_file()
 
-    def _write_record(self, job: VideoJob) -> None:
+    def _write_record(self, job: RenderJob) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self._path(job.id, ".json")
         temporary = _temporary_beside(target)
         temporary.write_text(json.dumps(asdict(job)), encoding="utf-8")
         os.replace(temporary, target)
 
-    def _read_record(self, job_id: str) -> VideoJob | None:
+    def _read_record(self, job_id: str) -> RenderJob | None:
         try:
             data = json.loads(self._path(job_id, ".json").read_text(encoding="utf-8"))
-            return VideoJob(**data)
+            return RenderJob(**data)
         except (OSError, ValueError, TypeError):
             return None
 
@@ -186,7 +186,7 @@ class JobBoard:
 
     # --- jobs ------------------------------------------------------------------------
 
-    def add(self, job: VideoJob, image: bytes | None) -> None:
+    def add(self, job: RenderJob, image: bytes | None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if image is not None:
             self._path(job.id, ".image").write_bytes(image)
@@ -195,7 +195,7 @@ class JobBoard:
             self._jobs[job.id] = job
         self._ensure_render(job)
 
-    def find(self, job_id: str) -> VideoJob | None:
+    def find(self, job_id: str) -> RenderJob | None:
         if not re.fullmatch(r"[a-z0-9]+", job_id):
             return None
         with self._lock:
@@ -210,7 +210,7 @@ class JobBoard:
         self._ensure_render(job)
         return job
 
-    def save(self, job: VideoJob) -> None:
+    def save(self, job: RenderJob) -> None:
         with self._lock:
             self._jobs[job.id] = job
         self._write_record(job)
@@ -223,7 +223,7 @@ class JobBoard:
         for suffix in (".json", ".image", ".mp4"):
             self._path(job_id, suffix).unlink(missing_ok=True)
 
-    def phase(self, job: VideoJob, now: float) -> Phase:
+    def phase(self, job: RenderJob, now: float) -> Phase:
         fraction = max(0.0, (now - job.created) / max(job.run_seconds, 0.01))
         if job.cancelled_at is not None:
             done = (job.cancelled_at - job.created) / max(job.run_seconds, 0.01)
@@ -255,7 +255,7 @@ class JobBoard:
 
     # --- rendering -------------------------------------------------------------------
 
-    def _ensure_render(self, job: VideoJob) -> None:
+    def _ensure_render(self, job: RenderJob) -> None:
         if not job.needs_render or self.has_video(job.id) or self._stopping.is_set():
             return
         with self._lock:
@@ -272,7 +272,7 @@ class JobBoard:
             self._render_progress[job.id] = 0.0
         thread.start()
 
-    def _render(self, job: VideoJob) -> None:
+    def _render(self, job: RenderJob) -> None:
         started = time.monotonic()
 
         def on_frame(fraction: float) -> bool:
@@ -310,7 +310,7 @@ class JobBoard:
             time.monotonic() - started,
         )
 
-    def _still_for(self, job: VideoJob) -> Image.Image:
+    def _still_for(self, job: RenderJob) -> Image.Image:
         image_path = self._path(job.id, ".image")
         if job.has_image and image_path.is_file():
             image = load_image(image_path.read_bytes(), "start image")
@@ -604,11 +604,11 @@ def _fault_response(rule: FaultRule) -> EngineResponse:
     return error_response(status, f"Offline engine fault {status}.")
 
 
-def _video_bytes_b64(board: JobBoard, job: VideoJob) -> str:
+def _video_bytes_b64(board: JobBoard, job: RenderJob) -> str:
     return base64.b64encode(board.video_path(job.id).read_bytes()).decode("ascii")
 
 
-def interaction_json(board: JobBoard, job: VideoJob, now: float) -> dict[str, Any]:
+def interaction_json(board: JobBoard, job: RenderJob, now: float) -> dict[str, Any]:
     phase = board.phase(job, now)
     body: dict[str, Any] = {
         "id": job.id,
@@ -635,7 +635,7 @@ def interaction_json(board: JobBoard, job: VideoJob, now: float) -> dict[str, An
     return body
 
 
-def operation_json(board: JobBoard, job: VideoJob, now: float) -> dict[str, Any]:
+def operation_json(board: JobBoard, job: RenderJob, now: float) -> dict[str, Any]:
     phase = board.phase(job, now)
     body: dict[str, Any] = {"name": f"{job.resource}/operations/{job.id}"}
     if phase.status == "in_progress":
@@ -675,7 +675,7 @@ def operation_json(board: JobBoard, job: VideoJob, now: float) -> dict[str, Any]
 
 def _start(
     engine: OfflineEngine, ask: VideoAsk, rule: FaultRule | None, api: str, model: str
-) -> VideoJob:
+) -> RenderJob:
     """A new job; a matching fault rule decides how it ends."""
     fault = ""
     if rule is not None:
@@ -683,7 +683,7 @@ def _start(
             time.sleep(rule.delay_s)
         elif rule.kind in FILTER_KINDS or rule.kind in ("video_error", "video_stuck"):
             fault = rule.kind
-    return VideoJob(
+    return RenderJob(
         id=uuid.uuid4().hex,
         api=api,
         model=model,
@@ -720,7 +720,7 @@ def create_interaction(engine: OfflineEngine, request: EngineRequest) -> EngineR
     return EngineResponse(body=interaction_json(board, job, time.time()))
 
 
-def _job_or_404(engine: OfflineEngine, request: EngineRequest) -> VideoJob | None:
+def _job_or_404(engine: OfflineEngine, request: EngineRequest) -> RenderJob | None:
     assert request.match is not None
     return board_of(engine).find(request.match.group("id"))
 
