@@ -13,6 +13,10 @@ logging.basicConfig(
     level=logging.INFO,
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
 )
+# Our own line per model call says what matters; the SDK's and its HTTP library's
+# per-request lines would repeat it.
+for chatty in ("httpx2", "httpx", "google_genai"):
+    logging.getLogger(chatty).setLevel(logging.WARNING)
 
 st.set_page_config(page_title="Atelier", page_icon="🎨", layout="wide")
 

@@ -55,10 +55,10 @@ def type_prompt(page: Page, text: str) -> None:
 
 def run_edit_and_download(page: Page, target: Path, timeout: float = 120_000) -> Path:
     page.get_by_role("button", name="Run edit").click()
-    download_button = page.locator('[data-testid="stDownloadButton"]').first
+    download_button = page.get_by_role("button", name="Download .png", exact=True).first
     expect(download_button).to_be_visible(timeout=timeout)
     wait_until_idle(page)
     with page.expect_download() as download:
-        download_button.locator("button").click()
+        download_button.click()
     download.value.save_as(target)
     return target
