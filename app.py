@@ -7,7 +7,10 @@ import logging
 import streamlit as st
 
 from components.history_panel import get_history
+from components.shell import mark_app_run, resume_requested_page
 from components.studio import studio
+
+mark_app_run()
 
 logging.basicConfig(
     level=logging.INFO,
@@ -36,6 +39,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
+resume_requested_page()
 
 if current.is_offline:
     st.info(

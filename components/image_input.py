@@ -63,11 +63,21 @@ def make_tray_image(data: bytes, name: str, max_pixels: int) -> TrayImage:
 
 
 def add_to_tray(page: str, item: TrayImage, limit: int, first: bool = False) -> bool:
-    """Add an image unless it is already there; False when the tray is full."""
+    """Add an image unless it is already there; False when the tray is full.
+
+    With ``first`` the image becomes the main one, and on a full tray it takes the
+    place of the last image (the user is told which).
+    """
     items = [existing for existing in tray(page) if existing.image_id != item.image_id]
     if len(items) >= limit:
-        return False
-    items.insert(0, item) if first else items.append(item)
+        if not first:
+            return False
+        evicted = items.pop()
+        st.toast(f"“{evicted.name}” left the tray to make room.", icon="↪️")
+    if first:
+        items.insert(0, item)
+    else:
+        items.append(item)
     set_tray(page, items)
     return True
 
@@ -120,10 +130,7 @@ def image_picker(
             SAMPLE_TITLES[path.name], key=f"sample_{page}_{path.name}", width="stretch"
         ):
             item = make_tray_image(path.read_bytes(), path.name, max_pixels)
-            if not add_to_tray(page, item, limit, first=True):
-                st.warning(
-                    f"The tray holds {limit} images. Remove one first.", icon="🚫"
-                )
+            add_to_tray(page, item, limit, first=True)
     return tray(page)
 
 

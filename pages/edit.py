@@ -10,10 +10,13 @@ from components.mask_canvas import mask_painter
 from components.notices import error_boundary
 from components.preset_picker import preset_picker
 from components.progress import run_with_progress
+from components.shell import ensure_app_shell
 from components.studio import studio
 from components.versions import record_versions, version_of, version_panel
 from services import gemini
 from services.history import HistoryEntry
+
+ensure_app_shell(__file__)
 
 PAGE = "edit"
 PROMPT_KEY = "edit_prompt"
