@@ -180,8 +180,9 @@ finished_jobs = [job for job in store.list() if job.is_finished]
 st.subheader(f"Finished ({len(finished_jobs)})")
 if not finished_jobs:
     st.caption("Finished videos appear here, with a player and an MP4 download.")
-for job in finished_jobs:
-    with st.container(border=True):
+grid = st.columns(2)
+for index, job in enumerate(finished_jobs):
+    with grid[index % 2], st.container(border=True):
         job_header(job)
         if job.state == "done":
             data = store.read_video(job)
@@ -199,7 +200,10 @@ for job in finished_jobs:
                     on_click="ignore",
                 )
         elif job.state == "filtered":
-            reasons = "; ".join(job.filter_reasons) or "no reason was given"
+            reasons = (
+                "; ".join(r.rstrip(". ") for r in job.filter_reasons)
+                or "no reason given"
+            )
             st.warning(
                 f"The video was withheld by a content filter: {reasons}. Attempts that a "
                 "filter stops are not charged. Rephrase the prompt or pick another image.",

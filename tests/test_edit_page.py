@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -28,6 +29,7 @@ def app(engine: EngineProcess, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.setenv("GEMINI_BASE_URL", engine.base_url)
+    st.cache_resource.clear()  # the studio is cached per process; use this engine
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception
