@@ -10,6 +10,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
+from components.state import remember, remembered
 from services import images
 
 CANVAS_MAX_WIDTH = 640
@@ -74,6 +75,8 @@ def mask_painter(
     and is remembered per image, so reruns and page switches keep it.
     """
     tools = st.columns([2, 2, 1])
+    remembered(f"brush_{image_id}")
+    remembered(f"tool_{image_id}")
     brush = tools[0].slider("Brush size", 4, 120, 36, key=f"brush_{image_id}")
     tool = tools[1].segmented_control(
         "Tool", ["Brush", "Box"], default="Brush", key=f"tool_{image_id}"
@@ -87,6 +90,8 @@ def mask_painter(
         width="stretch",
     )
 
+    remember(f"brush_{image_id}")
+    remember(f"tool_{image_id}")
     width, height = canvas_size(image_size)
     drawing_key = f"mask_drawing_{image_id}"
     result = st_canvas(

@@ -11,6 +11,7 @@ from components.notices import error_boundary
 from components.preset_picker import preset_picker
 from components.progress import run_with_progress
 from components.shell import ensure_app_shell
+from components.state import remember, remembered
 from components.studio import studio
 from components.versions import record_versions, version_of, version_panel
 from services import gemini
@@ -50,12 +51,14 @@ with left:
             mask_png = mask_painter(main.image_id, main.data, (main.width, main.height))
 
 with right:
+    remembered(PROMPT_KEY)
     st.text_area(
         "Describe the change",
         key=PROMPT_KEY,
         placeholder="e.g. make it black and white, remove the painted object…",
         height=110,
     )
+    remember(PROMPT_KEY)
     preset_picker("edit", use_suggestion)
     prompt = st.session_state.get(PROMPT_KEY, "")
     helpers = st.columns(2)

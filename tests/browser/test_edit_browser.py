@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,37 @@ def test_phone_photo_is_upright_and_the_mask_lands_where_painted(
     check_black_and_white_stroke(
         photos / "wood_phone_exif6.jpg", result, points, canvas
     )
+
+
+def test_page_switches_keep_images_mask_prompt_and_results(
+    page: Page, studio, photos: Path, tmp_path: Path, artifacts: Path
+) -> None:
+    open_studio(page, studio.url)
+    upload(page, photos / "chelsea.png")
+    paint_stroke(page, [(120.0, 100.0), (260.0, 140.0)])
+    type_prompt(page, "make it sepia")
+    run_edit_and_download(page, tmp_path / "first.png")
+
+    page.get_by_role("link", name="Video").click()
+    expect(page.get_by_role("heading", name="Video", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Edit", exact=True)).to_be_visible()
+
+    expect(page.get_by_label("Describe the change")).to_have_value("make it sepia")
+    expect(
+        page.get_by_role("button", name="Run edit on the painted area")
+    ).to_be_visible()
+    # Finished videos on the Video page join the history too, so count edits only.
+    expect(page.get_by_text("“make it sepia”")).to_have_count(1)
+    expect(
+        page.get_by_role("button", name="Download .png", exact=True).first
+    ).to_be_visible()
+    page.screenshot(path=str(artifacts / "edit-after-page-switch.png"))
+
+    # The restored stroke is drawn on the canvas again, not only kept in memory.
+    shot = Image.open(io.BytesIO(drawing_surface(page).screenshot())).convert("RGB")
+    red, green, _ = shot.getpixel((190, 120))
+    photo_red, photo_green, _ = (
+        Image.open(photos / "chelsea.png").convert("RGB").getpixel((190, 120))
+    )
+    assert red - green > photo_red - photo_green + 40
