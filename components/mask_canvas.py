@@ -93,7 +93,12 @@ def mask_painter(
     remember(f"brush_{image_id}")
     remember(f"tool_{image_id}")
     width, height = canvas_size(image_size)
-    drawing_key = f"mask_drawing_{image_id}"
+    key = canvas_key(image_id)
+    initial_key = f"mask_initial_{image_id}"
+    if key not in st.session_state:
+        # The canvas is (re)mounting, after a page switch say: redraw the last mask.
+        # Passed unchanged afterwards, since a new value would reset the canvas's undo.
+        st.session_state[initial_key] = st.session_state.get(f"mask_drawing_{image_id}")
     result = st_canvas(
         fill_color=BRUSH_COLOUR,
         stroke_width=brush,
@@ -103,9 +108,9 @@ def mask_painter(
         width=width,
         height=height,
         drawing_mode="rect" if tool == "Box" else "freedraw",
-        initial_drawing=st.session_state.get(drawing_key),
+        initial_drawing=st.session_state.get(initial_key),
         return_image_data=True,
-        key=canvas_key(image_id),
+        key=key,
     )
     st.caption(
         "Paint over the area to change; the toolbar has undo and redo. "
