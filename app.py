@@ -9,6 +9,7 @@ import streamlit as st
 from components.history_panel import get_history
 from components.shell import mark_app_run, resume_requested_page
 from components.studio import studio
+from services import redaction
 
 mark_app_run()
 
@@ -25,6 +26,7 @@ st.set_page_config(page_title="Atelier", page_icon="🎨", layout="wide")
 
 current = studio()
 settings = current.settings
+redaction.install([settings.api_key or ""])
 
 pages = {
     "Create": [
