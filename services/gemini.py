@@ -78,7 +78,9 @@ def make_client(settings: Settings) -> genai.Client:
     )
     if settings.enterprise and settings.api_key:
         # Vertex AI express mode: an API key instead of Cloud credentials.
-        return genai.Client(vertexai=True, api_key=settings.api_key, http_options=http_options)
+        return genai.Client(
+            vertexai=True, api_key=settings.api_key, http_options=http_options
+        )
     if settings.enterprise:
         return genai.Client(
             vertexai=True,
@@ -523,19 +525,12 @@ def pick_presets(
 
 MAX_IMAGES_PER_RUN = 4
 
-GENERATE_PROMPT_TASK = (
-    "You rewrite prompts for a text-to-image model. Return only the improved prompt, "
-    "as one paragraph of plain text: keep the subject and everything the user asked "
-    "for, and make it concrete (setting, composition, lighting, palette, medium and "
-    "mood). Do not add text, logos or people the user did not ask for."
-)
-
 # Ratios a model may answer in besides the ones the studio offers, so a mismatch can be
 # named ("got 4:5") rather than shown as a bare fraction.
 KNOWN_RATIOS = (*ASPECT_RATIOS, "4:5", "5:4")
 
-# Image models round each ratio to their tile grid (864×1184 for 3:4 is 2.7% off), so
-# only a larger gap, measured on a log scale, means the ratio was not honoured.
+# Image models round each ratio to their tile grid (864×1184 for 3:4 is 2.7% off); a
+# shape further than this (on a log scale) from every named ratio gets no name.
 RATIO_TOLERANCE = 0.05
 
 
@@ -557,7 +552,11 @@ def improve_generation_prompt(
     if not prompt.strip():
         raise invalid_input("Write a prompt first, then ask to improve it.")
     return _text_call(
-        client, settings, "improve_prompt", GENERATE_PROMPT_TASK, [prompt.strip()]
+        client,
+        settings,
+        "improve_prompt",
+        prompts.GENERATE_PROMPT_TASK,
+        [prompt.strip()],
     ).strip()
 
 
@@ -630,6 +629,7 @@ def ratio_mismatch(asked: str, width: int, height: int) -> str | None:
     """``"asked 16:9, got 1:1"`` when an image is not the shape asked for, else None."""
     if width < 1 or height < 1:
         raise ValueError(f"an image size must be positive, not {width}×{height}")
-    if abs(math.log(width / height) - _ratio_to_log(asked)) <= RATIO_TOLERANCE:
-        return None
-    return f"asked {asked}, got {ratio_name(width, height)}"
+    # Named ratios lie as little as 6% apart (3:4 and 4:5), so the shape is judged by
+    # the ratio it is nearest, not by its distance from the one asked for.
+    got = ratio_name(width, height)
+    return None if got == asked else f"asked {asked}, got {got}"

@@ -24,6 +24,13 @@ IMPROVE_PROMPT_TASK = (
     "unrelated changes."
 )
 
+GENERATE_PROMPT_TASK = (
+    "You rewrite prompts for a text-to-image model. Return only the improved prompt, "
+    "as one paragraph of plain text: keep the subject and everything the user asked "
+    "for, and make it concrete (setting, composition, lighting, palette, medium and "
+    "mood). Do not add text, logos or people the user did not ask for."
+)
+
 SUGGEST_EDITS_TASK = (
     "You suggest edits for a photo. Look at the image and return a JSON array of 5 "
     "short, concrete edit instructions (each under 12 words) that would improve it or "

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import io
 import json
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -57,6 +58,14 @@ PICTURE_REQUEST = re.compile(
     r"illustration|photo|logo|scene|wallpaper)\b",
     re.IGNORECASE,
 )
+# How a rewritten text-to-image prompt lights its scene; none of these words changes
+# what the procedural renderer paints.
+SCENE_LIGHT = {
+    "day": "soft, even daylight",
+    "sunset": "low, warm light",
+    "night": "cool, quiet light",
+    "space": "crisp light against deep darkness",
+}
 # A fingerprint the engine puts on every image it makes, so a chat can tell whether
 # the earlier turns came back with their signatures (Gemini 3 rejects them otherwise).
 SIGNATURE_PREFIX = b"atelier-offline-signature:"
@@ -215,6 +224,8 @@ class Brain:
     def operation(self) -> str:
         if self.system.startswith(prompts.IMPROVE_PROMPT_TASK[:40]):
             return "improve_prompt"
+        if self.system.startswith(prompts.GENERATE_PROMPT_TASK[:40]):
+            return "improve_generation_prompt"
         if self.system.startswith(prompts.SUGGEST_EDITS_TASK[:40]):
             return "suggest_edits"
         if self.system.startswith(prompts.DESCRIBE_STYLE_TASK[:40]):
@@ -262,6 +273,9 @@ class Brain:
 
     def answer_improve_prompt(self) -> list[dict[str, Any]]:
         return [text_part(effects.improve_prompt(self.prompt))]
+
+    def answer_improve_generation_prompt(self) -> list[dict[str, Any]]:
+        return [text_part(improve_scene_prompt(self.prompt))]
 
     def answer_suggest_edits(self) -> list[dict[str, Any]]:
         if not self.current.images:
@@ -343,7 +357,9 @@ class Brain:
         )
 
     def answer_generate(self) -> list[dict[str, Any]]:
-        seed = int(self.config.get("seed") or 0)
+        # Without a seed every answer differs, as a real model's does, so several
+        # images of one prompt are not copies of each other.
+        seed = int(self.config.get("seed") or random.randrange(2**31))
         scene = effects.render_scene(self.prompt, self.output_size(), seed)
         return [image_part(scene, self.signature_for(scene))]
 
@@ -379,6 +395,22 @@ class Brain:
         if self.wants_image and PICTURE_REQUEST.search(self.prompt):
             return self.answer_generate()
         return [text_part(self.help_text())]
+
+
+def improve_scene_prompt(prompt: str) -> str:
+    """The user's words first, then composition and light suited to the scene."""
+    original = " ".join(prompt.split())
+    if not original:
+        return "A calm landscape poster with a clear focal point and soft daylight."
+    opening = original[0].upper() + original[1:]
+    if opening[-1] not in ".!?":
+        opening += "."
+    light = SCENE_LIGHT[effects.read_scene(original, 0).time_of_day]
+    return (
+        f"{opening} A poster-style illustration with a clear focal point, layered "
+        f"depth from foreground to background, {light}, a harmonious limited palette "
+        "and a fine paper grain."
+    )
 
 
 def crop_to_ratio(image: Image.Image, ratio: str) -> Image.Image | None:
