@@ -10,6 +10,7 @@ import streamlit as st
 from components.image_input import add_to_tray, make_tray_image, thumbnail_png
 from services import images
 from services.errors import AtelierError
+from services.gemini import ResultImage
 from services.history import History, HistoryEntry
 
 HISTORY_KEY = "history"
@@ -34,6 +35,28 @@ def get_history(cap_mb: int = 300) -> History:
 
 def add_result(entry: HistoryEntry) -> None:
     st.session_state[HISTORY_KEY] = get_history().add(entry)
+
+
+def entry_from_result(
+    result: ResultImage,
+    page: str,
+    prompt: str,
+    model: str,
+    parent_id: str | None = None,
+    note: str = "",
+) -> HistoryEntry:
+    """A history record for one image a model call produced."""
+    return HistoryEntry(
+        data=result.data,
+        mime_type=result.mime_type,
+        width=result.width,
+        height=result.height,
+        page=page,
+        prompt=prompt,
+        model=model,
+        parent_id=parent_id,
+        note=note,
+    )
 
 
 def file_name(entry: HistoryEntry) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.history_panel import add_result, history_panel
+from components.history_panel import add_result, entry_from_result, history_panel
 from components.image_input import image_picker, tray_strip
 from components.mask_canvas import mask_painter
 from components.notices import error_boundary
@@ -15,7 +15,6 @@ from components.state import remember, remembered
 from components.studio import studio
 from components.versions import record_versions, version_of, version_panel
 from services import gemini
-from services.history import HistoryEntry
 
 ensure_app_shell(__file__)
 
@@ -123,16 +122,8 @@ with right:
             )
             parent = version_of(inputs[0].data)
             entries = [
-                HistoryEntry(
-                    data=result.data,
-                    mime_type=result.mime_type,
-                    width=result.width,
-                    height=result.height,
-                    page=PAGE,
-                    prompt=prompt,
-                    model=answer.model,
-                    parent_id=parent,
-                    note=answer.text,
+                entry_from_result(
+                    result, PAGE, prompt, answer.model, parent, answer.text
                 )
                 for result in answer.images
             ]

@@ -9,6 +9,7 @@ import streamlit as st
 from components.history_panel import (
     add_result,
     download_button,
+    entry_from_result,
     get_history,
     history_panel,
     use_buttons,
@@ -187,14 +188,11 @@ with controls:
                     cards.append({"error": outcome.error})
                     continue
                 for image in outcome.answer.images:
-                    entry = HistoryEntry(
-                        data=image.data,
-                        mime_type=image.mime_type,
-                        width=image.width,
-                        height=image.height,
-                        page=PAGE,
-                        prompt=prompt,
-                        model=outcome.answer.model,
+                    entry = entry_from_result(
+                        image,
+                        PAGE,
+                        prompt,
+                        outcome.answer.model,
                         note=f"{ratio} · {size}",
                     )
                     made.append(entry)

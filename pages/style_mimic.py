@@ -7,6 +7,7 @@ import streamlit as st
 from components.history_panel import (
     add_result,
     download_button,
+    entry_from_result,
     get_history,
     history_panel,
     use_buttons,
@@ -26,7 +27,6 @@ from components.shell import ensure_app_shell
 from components.studio import studio
 from services import gemini, images
 from services.errors import AtelierError
-from services.history import HistoryEntry
 
 ensure_app_shell(__file__)
 
@@ -250,15 +250,11 @@ with steps[1]:
                 ),
             )
             result = answer.images[0]
-            entry = HistoryEntry(
-                data=result.data,
-                mime_type=result.mime_type,
-                width=result.width,
-                height=result.height,
-                page=PAGE,
-                prompt=description
-                + (f" (note: {note.strip()})" if note.strip() else ""),
-                model=answer.model,
+            entry = entry_from_result(
+                result,
+                PAGE,
+                description + (f" (note: {note.strip()})" if note.strip() else ""),
+                answer.model,
                 parent_id=source_entry_id(content),
                 note=answer.text,
             )
