@@ -176,13 +176,21 @@ def test_undo_in_the_canvas_toolbar_and_clear_mask_remove_the_mask(
     open_studio(page, studio.url)
     upload(page, photos / "coffee.png")
     paint_stroke(page, [(100.0, 100.0), (300.0, 120.0)])
-    expect(page.get_by_role("button", name="Run edit on the painted area")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the painted area")
+    ).to_be_visible()
 
     toolbar_undo = page.locator('[title="Undo"], [aria-label="Undo"]').first
     toolbar_undo.click()
-    expect(page.get_by_role("button", name="Run edit on the whole image")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the whole image")
+    ).to_be_visible()
 
     paint_stroke(page, [(150.0, 200.0), (350.0, 220.0)])
-    expect(page.get_by_role("button", name="Run edit on the painted area")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the painted area")
+    ).to_be_visible()
     page.get_by_role("button", name="Clear mask").click()
-    expect(page.get_by_role("button", name="Run edit on the whole image")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the whole image")
+    ).to_be_visible()
