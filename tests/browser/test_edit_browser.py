@@ -107,6 +107,8 @@ def test_ladybird_black_and_white_inside_the_stroke_only(
         page.get_by_role("button", name="Run edit on the painted area")
     ).to_be_visible()
     type_prompt(page, "make it black and white")
+    drawing_surface(page).scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "edit.png"))
     result = run_edit_and_download(page, tmp_path / "ladybird-result.png")
     page.screenshot(path=str(artifacts / "edit-ladybird.png"), full_page=True)
 
