@@ -64,5 +64,6 @@ with st.sidebar:
     )
     history = get_history(settings.history_cap_mb)
     st.caption(
-        f"History: {len(history.entries)} results, {history.total_bytes / 1024 / 1024:.1f} MB"
+        f"History: {len(history.entries)} result{'' if len(history.entries) == 1 else 's'}, "
+        f"{history.total_bytes / 1024 / 1024:.1f} MB"
     )

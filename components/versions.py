@@ -7,7 +7,7 @@ import hashlib
 import streamlit as st
 
 from components.history_panel import download_button, entry_caption, get_history
-from components.image_input import add_to_tray, make_tray_image, thumbnail_png
+from components.image_input import make_tray_image, set_tray, thumbnail_png, tray
 from services import images
 from services.history import HistoryEntry
 
@@ -51,7 +51,11 @@ def source_of(entry: HistoryEntry) -> bytes | None:
 
 
 def _make_main(data: bytes, name: str, page: str, limit: int, max_pixels: int) -> None:
-    add_to_tray(page, make_tray_image(data, name, max_pixels), limit, first=True)
+    """Put a version in the main image's place; the other reference images stay."""
+    items = tray(page)
+    main = make_tray_image(data, name, max_pixels)
+    others = [item for item in items[1:] if item.image_id != main.image_id]
+    set_tray(page, [main, *others][:limit])
 
 
 def edit_from(entry: HistoryEntry, page: str, limit: int, max_pixels: int) -> None:

@@ -231,4 +231,5 @@ for index, job in enumerate(finished_jobs):
             video.remove_job(current.client, settings, store, job)
             st.rerun()
 
-st.caption(f"{len(get_history().entries)} results in this session's history.")
+count = len(get_history().entries)
+st.caption(f"{count} result{'' if count == 1 else 's'} in this session's history.")

@@ -84,6 +84,10 @@ class AtelierError(Exception):
     def is_retryable(self) -> bool:
         return self.code in RETRYABLE_CODES
 
+    def detached(self) -> AtelierError:
+        """A copy without the traceback, which would keep frames and images alive."""
+        return AtelierError(self.code, self.user_message, self.detail, self.retry_after)
+
 
 def invalid_input(message: str, detail: str = "") -> AtelierError:
     return AtelierError(ErrorCode.INVALID_INPUT, message, detail)
