@@ -62,3 +62,19 @@ def run_edit_and_download(page: Page, target: Path, timeout: float = 120_000) ->
         download_button.click()
     download.value.save_as(target)
     return target
+
+
+def screenshot_whole_page(page: Page, target: Path, max_height: int = 2400) -> None:
+    """Streamlit scrolls inside its main block, so grow the window to show all of it."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('section, div')]"
+        ".map(e => e.scrollHeight))"
+    )
+    original = page.viewport_size
+    assert original is not None
+    page.set_viewport_size(
+        {"width": original["width"], "height": min(int(height) + 40, max_height)}
+    )
+    wait_until_idle(page)
+    page.screenshot(path=str(target))
+    page.set_viewport_size(original)

@@ -11,7 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services import images
-from tests.browser.studio_page import paint_stroke, upload, wait_until_idle
+from tests.browser.studio_page import (
+    paint_stroke,
+    screenshot_whole_page,
+    upload,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +64,7 @@ def test_batch_of_four_prompts_with_a_mask_downloads_as_a_zip(
         download.click()
     target = tmp_path / "batch.zip"
     downloaded.value.save_as(target)
-    save_screenshot(page, artifacts / "batch.png")
+    screenshot_whole_page(page, artifacts / "batch.png")
 
     archive = zipfile.ZipFile(target)
     manifest = json.loads(archive.read("manifest.json"))
@@ -77,13 +82,6 @@ def test_batch_of_four_prompts_with_a_mask_downloads_as_a_zip(
         assert np.abs(result[core] - original[core]).mean() > 8, record["prompt"]
     grey = upright_pixels(archive.read(manifest[0]["file"]))
     assert is_grey(grey[700:760, 1290:1350]).mean() > 0.97
-
-
-def save_screenshot(page: Page, target: Path) -> None:
-    """The whole page: Streamlit scrolls inside its own frame, so grow the window."""
-    page.set_viewport_size({"width": 1500, "height": 2400})
-    wait_until_idle(page)
-    page.screenshot(path=str(target))
 
 
 def send_message(page: Page, text: str, expected_pictures: int) -> None:
@@ -144,4 +142,4 @@ def test_chat_makes_a_poster_turns_it_to_night_crops_it_and_edits_a_photo(
     assert is_grey(grey).mean() > 0.99
     assert not is_grey(original).mean() > 0.9
 
-    save_screenshot(page, artifacts / "chat.png")
+    screenshot_whole_page(page, artifacts / "chat.png")

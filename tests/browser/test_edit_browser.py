@@ -16,6 +16,7 @@ from tests.browser.studio_page import (
     open_studio,
     paint_stroke,
     run_edit_and_download,
+    screenshot_whole_page,
     type_prompt,
     upload,
 )
@@ -110,7 +111,7 @@ def test_ladybird_black_and_white_inside_the_stroke_only(
     drawing_surface(page).scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "edit.png"))
     result = run_edit_and_download(page, tmp_path / "ladybird-result.png")
-    page.screenshot(path=str(artifacts / "edit-ladybird.png"), full_page=True)
+    screenshot_whole_page(page, artifacts / "edit-ladybird.png")
 
     assert result.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     check_black_and_white_stroke(photos / "ladybird.jpg", result, points, canvas)

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from services import images
-from tests.browser.studio_page import wait_until_idle
+from tests.browser.studio_page import screenshot_whole_page, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -34,19 +34,6 @@ def save_download(page: Page, button: Locator, target: Path) -> Path:
         button.locator("button").click()
     download.value.save_as(target)
     return target
-
-
-def screenshot_whole_page(page: Page, target: Path) -> None:
-    """Streamlit scrolls inside its main block, so grow the window to show all of it."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
-    )
-    original = page.viewport_size
-    assert original is not None
-    page.set_viewport_size({"width": original["width"], "height": int(height) + 40})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(target))
-    page.set_viewport_size(original)
 
 
 def rgb_of(path: Path) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import StudioServer, studio_env
-from tests.browser.studio_page import upload, wait_until_idle
+from tests.browser.studio_page import screenshot_whole_page, upload, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -80,7 +80,7 @@ def test_rocket_video_renders_plays_and_downloads_in_9_16(
         "() => { const v = document.querySelector('video'); return v && v.currentTime > 0 }",
         timeout=20_000,
     )
-    page.screenshot(path=str(artifacts / "video.png"))
+    screenshot_whole_page(page, artifacts / "video.png")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download .mp4").first.click()
