@@ -7,7 +7,13 @@ import hashlib
 import streamlit as st
 
 from components.history_panel import download_button, entry_caption, get_history
-from components.image_input import make_tray_image, set_tray, thumbnail_png, tray
+from components.image_input import (
+    make_tray_image,
+    set_tray,
+    thumbnail_png,
+    tray,
+    upright_size,
+)
 from services import images
 from services.history import HistoryEntry
 
@@ -88,6 +94,12 @@ def redo(page: str, limit: int, max_pixels: int) -> None:
             return
 
 
+def full_comparison_png(before: bytes, after: bytes) -> bytes:
+    full_before = images.load_image(before, "original")
+    full_after = images.load_image(after, "result")
+    return images.image_to_png(images.side_by_side(full_before, full_after))
+
+
 @st.fragment
 def comparison(entry: HistoryEntry, source: bytes) -> None:
     """Before/after: a wipe slider or side by side, and a comparison download."""
@@ -111,11 +123,10 @@ def comparison(entry: HistoryEntry, source: bytes) -> None:
         right.image(
             thumbnail_png(entry.data, 1200), caption=f"After · {entry_caption(entry)}"
         )
-    full_before = images.load_image(source, "original")
-    full_after = images.load_image(entry.data, "result")
     st.download_button(
         "Download comparison .png",
-        data=images.image_to_png(images.side_by_side(full_before, full_after)),
+        # Built only when clicked: at full resolution it takes seconds to encode.
+        data=lambda: full_comparison_png(source, entry.data),
         file_name=f"atelier-comparison-{entry.entry_id}.png",
         mime="image/png",
         key="compare_download",
@@ -159,6 +170,15 @@ def version_panel(page: str, limit: int, max_pixels: int) -> None:
     if entry.note:
         st.caption(f"Model: {entry.note}")
     st.caption(f"{entry.width}×{entry.height} px · {entry.model}")
+    if source is not None:
+        width, height = upright_size(source, "original", max_pixels)
+        if entry.width * entry.height < width * height:
+            st.info(
+                f"The model answered at {entry.width}×{entry.height}, smaller than the "
+                f"original's {width}×{height}. Paint a mask to keep the original's "
+                "full resolution: only the painted area then comes from the model.",
+                icon="📐",
+            )
     actions = st.columns(2)
     with actions[0]:
         download_button(entry, key="shown_download")

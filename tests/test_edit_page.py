@@ -13,6 +13,8 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from components.image_input import make_tray_image
+from components.versions import full_comparison_png
 from tests.conftest import EngineProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,3 +181,31 @@ def test_comparison_downloads_before_and_after_side_by_side(app: AppTest) -> Non
     app.segmented_control(key="compare_mode").set_value("Slider").run()
     assert not app.exception
     assert any(slider.label.startswith("Before") for slider in app.slider)
+
+    # The download is built only on a click; build it as the click would.
+    entry = app.session_state["history"].entries[0]
+    source = app.session_state["tray_edit"][0].data
+    before = np.asarray(Image.open(io.BytesIO(source)).convert("L")).astype(int)
+    both = np.asarray(
+        Image.open(io.BytesIO(full_comparison_png(source, entry.data))).convert("L")
+    ).astype(int)
+    height, width = before.shape
+    assert both.shape[0] == height
+    assert both.shape[1] > 2 * width
+    assert np.abs(both[:, :width] - before).mean() < 2
+    assert np.abs(both[:, -width:] - (255 - before)).mean() < 2
+
+
+def test_a_whole_image_edit_of_a_phone_photo_says_it_came_back_smaller(
+    app: AppTest, photos: Path
+) -> None:
+    data = (photos / "wood_phone_exif6.jpg").read_bytes()
+    app.session_state["tray_edit"] = [make_tray_image(data, "wood.jpg", 50_000_000)]
+    app.run()
+    app.text_area(key="edit_prompt").input("invert").run()
+    click(app, "Run edit on the whole image")
+
+    entry = app.session_state["history"].entries[0]
+    assert entry.width * entry.height < 3024 * 4032
+    notices = [info.value for info in app.info]
+    assert any("smaller than the original's 3024×4032" in text for text in notices)
