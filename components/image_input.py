@@ -52,6 +52,9 @@ def tray(page: str) -> list[TrayImage]:
 
 
 def set_tray(page: str, items: list[TrayImage]) -> None:
+    if len(items) < len(tray(page)):
+        # Once an image leaves, the "no room for these" notice no longer holds.
+        st.session_state.pop(f"upload_skipped_{page}", None)
     st.session_state[f"tray_{page}"] = items
 
 
@@ -87,6 +90,7 @@ def _intake_uploads(page: str, limit: int, max_pixels: int) -> None:
     seen: set[str] = st.session_state.setdefault(f"uploads_seen_{page}", set())
     problems: list[str] = []
     skipped: list[str] = []
+    repeated: list[str] = []
     for upload in uploads:
         if upload.file_id in seen:
             continue
@@ -96,15 +100,17 @@ def _intake_uploads(page: str, limit: int, max_pixels: int) -> None:
         except AtelierError as error:
             problems.append(error.user_message)
             continue
-        if not add_to_tray(page, item, limit):
+        present = {existing.image_id: existing.name for existing in tray(page)}
+        if item.image_id in present:
+            repeated.append(f"“{upload.name}” (same as “{present[item.image_id]}”)")
+        elif not add_to_tray(page, item, limit):
             skipped.append(upload.name)
-    if skipped:
+    if repeated:
         problems.append(
-            f"Only {limit} images fit in one edit, so these were not added: "
-            + ", ".join(f"“{name}”" for name in skipped)
-            + ". Remove an image to make room."
+            "Already in the tray, so not added again: " + ", ".join(repeated) + "."
         )
     st.session_state[f"upload_problems_{page}"] = problems
+    st.session_state[f"upload_skipped_{page}"] = skipped
 
 
 def image_picker(
@@ -114,7 +120,7 @@ def image_picker(
     st.file_uploader(
         f"{label}: PNG, JPEG, WebP"
         + (", HEIC" if images.HEIF_SUPPORTED else "")
-        + f" (up to {limit})",
+        + (" (one image)" if limit == 1 else f" (up to {limit})"),
         accept_multiple_files=True,
         key=f"uploader_{page}",
         on_change=_intake_uploads,
@@ -122,6 +128,14 @@ def image_picker(
     )
     for problem in st.session_state.get(f"upload_problems_{page}", []):
         st.warning(problem, icon="🚫")
+    if skipped := st.session_state.get(f"upload_skipped_{page}"):
+        room = "one image" if limit == 1 else f"{limit} images"
+        st.warning(
+            f"Only {room} fit here, so these were not added: "
+            + ", ".join(f"“{name}”" for name in skipped)
+            + ". Remove an image, then upload them again.",
+            icon="🚫",
+        )
 
     st.caption("Or start from a sample photo:")
     columns = st.columns(len(SAMPLE_TITLES))
@@ -137,7 +151,7 @@ def image_picker(
 def tray_strip(page: str) -> None:
     """Thumbnails of the tray with "main" and "remove" buttons."""
     items = tray(page)
-    if len(items) < 2 and not items:
+    if not items:
         return
     columns = st.columns(max(len(items), 4))
     for index, (column, item) in enumerate(zip(columns, items, strict=False)):

@@ -7,6 +7,7 @@ Pillow images exactly once, and back into PNG or JPEG bytes.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -80,9 +81,12 @@ def load_image(data: bytes, name: str, max_pixels: int = 64_000_000) -> Image.Im
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow refuses before the size is known to us; its message carries the count.
+        counted = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f" ({_megapixels(int(counted.group(1)))})" if counted else ""
         raise invalid_input(
-            f"“{name}” has too many pixels to open safely. The limit is "
-            f"{_megapixels(max_pixels)}.",
+            f"“{name}” has too many pixels to open safely{size}. The limit is "
+            f"{_megapixels(max_pixels)}. Scale it down and upload it again.",
             detail=str(exc),
         ) from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:

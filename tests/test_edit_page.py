@@ -209,3 +209,40 @@ def test_a_whole_image_edit_of_a_phone_photo_says_it_came_back_smaller(
     assert entry.width * entry.height < 3024 * 4032
     notices = [info.value for info in app.info]
     assert any("smaller than the original's 3024×4032" in text for text in notices)
+
+
+def png_of_colour(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_uploads_say_what_was_left_out_and_why(app: AppTest) -> None:
+    uploader = app.file_uploader(key="uploader_edit")
+    for number in range(5):
+        uploader.upload(f"swatch{number}.png", png_of_colour((number * 40, 0, 0)))
+    uploader.upload("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+    app.run()
+    assert not app.exception
+    assert [item.name for item in app.session_state["tray_edit"]] == [
+        f"swatch{number}.png" for number in range(4)
+    ]
+    warnings = [warning.value for warning in app.warning]
+    assert any("broken.jpg" in text for text in warnings)
+    assert any(
+        "Only 4 images fit" in text and "swatch4.png" in text for text in warnings
+    )
+
+    # Once an image leaves the tray, the "no room" notice goes; the rest stays.
+    click(app, "Remove")
+    warnings = [warning.value for warning in app.warning]
+    assert not any("Only 4 images fit" in text for text in warnings)
+    assert len(app.session_state["tray_edit"]) == 3
+
+    # The same picture under another name is named, not silently dropped.
+    app.file_uploader(key="uploader_edit").upload(
+        "copy.png", png_of_colour((40, 0, 0))
+    ).run()
+    warnings = [warning.value for warning in app.warning]
+    assert any("“copy.png” (same as “swatch1.png”)" in text for text in warnings)
+    assert len(app.session_state["tray_edit"]) == 3

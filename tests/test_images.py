@@ -132,6 +132,7 @@ def test_a_decompression_bomb_is_refused() -> None:
     with pytest.raises(AtelierError) as caught:
         images.load_image(data, "bomb.png", max_pixels=10**10)
     assert "bomb.png" in caught.value.user_message
+    assert "(400.0 MP)" in caught.value.user_message
 
 
 def test_too_many_files_are_refused(photos: Path) -> None:
