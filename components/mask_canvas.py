@@ -74,7 +74,7 @@ def mask_painter(
     The mask is in the image's own pixels (the canvas scale and any offset undone)
     and is remembered per image, so reruns and page switches keep it.
     """
-    tools = st.columns([2, 2, 1])
+    tools = st.columns([3, 3, 2], vertical_alignment="bottom")
     remembered(f"brush_{image_id}")
     remembered(f"tool_{image_id}")
     brush = tools[0].slider("Brush size", 4, 120, 36, key=f"brush_{image_id}")
@@ -92,6 +92,9 @@ def mask_painter(
 
     remember(f"brush_{image_id}")
     remember(f"tool_{image_id}")
+    # The canvas's own toolbar (undo, redo, delete) floats just above the drawing;
+    # this gap keeps it off the controls.
+    st.space(28)
     width, height = canvas_size(image_size)
     key = canvas_key(image_id)
     initial_key = f"mask_initial_{image_id}"
