@@ -11,7 +11,6 @@ from components.notices import error_boundary
 from components.preset_picker import preset_picker
 from components.progress import run_with_progress
 from components.shell import ensure_app_shell
-from components.state import remember, remembered
 from components.studio import studio
 from components.versions import record_versions, version_of, version_panel
 from services import gemini
@@ -50,14 +49,17 @@ with left:
             mask_png = mask_painter(main.image_id, main.data, (main.width, main.height))
 
 with right:
-    remembered(PROMPT_KEY)
     st.text_area(
         "Describe the change",
         key=PROMPT_KEY,
         placeholder="e.g. make it black and white, remove the painted object…",
         height=110,
+        persist_state="session",
+        # Typing reruns nothing: a rerun on blur would race a click on another page
+        # in the sidebar, and Streamlit then drops the click and the text. The text
+        # travels with the next click on this page instead.
+        on_change="ignore",
     )
-    remember(PROMPT_KEY)
     preset_picker("edit", use_suggestion)
     prompt = st.session_state.get(PROMPT_KEY, "")
     helpers = st.columns(2)
@@ -67,9 +69,12 @@ with right:
         width="stretch",
         help="Ideas for this photo",
     )
-    improve_clicked = helpers[1].button(
-        "Improve prompt", disabled=not prompt.strip(), width="stretch"
-    )
+    # Enabled even while the box looks empty: typing reruns nothing (see the prompt),
+    # so the button's state could not follow it; a click brings the text along.
+    improve_clicked = helpers[1].button("Improve prompt", width="stretch")
+    if improve_clicked and not prompt.strip():
+        st.warning("Write a prompt first, then ask for a better one.", icon="✍️")
+        improve_clicked = False
 
     if suggest_clicked and inputs:
         with error_boundary(secret):
@@ -105,11 +110,14 @@ with right:
     run_clicked = st.button(
         f"Run edit on {scope}",
         type="primary",
-        disabled=not inputs or not prompt.strip(),
+        disabled=not inputs,
         width="stretch",
     )
     if not inputs:
         st.caption("Add a photo to start.")
+    if run_clicked and not prompt.strip():
+        st.warning("Describe the change first, or pick a preset or a suggestion.")
+        run_clicked = False
 
     if run_clicked and inputs:
         request_inputs = [gemini.InputImage(item.data, item.name) for item in inputs]

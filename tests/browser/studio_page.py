@@ -35,7 +35,9 @@ def drawing_surface(page: Page) -> Locator:
 
 def paint_stroke(page: Page, points: list[tuple[float, float]]) -> None:
     """Drag the mouse through ``points`` given in canvas pixels."""
-    box = drawing_surface(page).bounding_box()
+    surface = drawing_surface(page)
+    surface.scroll_into_view_if_needed()
+    box = surface.bounding_box()
     assert box is not None
     start_x, start_y = points[0]
     page.mouse.move(box["x"] + start_x, box["y"] + start_y)

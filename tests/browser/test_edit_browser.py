@@ -197,3 +197,27 @@ def test_undo_in_the_canvas_toolbar_and_clear_mask_remove_the_mask(
     expect(
         page.get_by_role("button", name="Run edit on the whole image")
     ).to_be_visible()
+
+
+def test_a_sidebar_click_while_typing_goes_to_the_page_and_keeps_the_work(
+    page: Page, studio, photos: Path
+) -> None:
+    open_studio(page, studio.url)
+    upload(page, photos / "chelsea.png")
+    prompt_box = page.get_by_label("Describe the change")
+    prompt_box.fill("make it sepia")
+    # Painting reruns the page, which takes the prompt along.
+    paint_stroke(page, [(120.0, 100.0), (260.0, 140.0)])
+    prompt_box.click()
+    page.keyboard.type(" and soft")
+
+    # Focus is still in the prompt: the first click must switch pages.
+    page.get_by_role("link", name="Generate").click()
+    expect(page.get_by_role("heading", name="Generate", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Edit", exact=True)).to_be_visible()
+
+    expect(page.get_by_label("Describe the change")).to_have_value("make it sepia")
+    expect(
+        page.get_by_role("button", name="Run edit on the painted area")
+    ).to_be_visible()
