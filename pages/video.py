@@ -76,8 +76,13 @@ with form:
         height=100,
     )
     settings_row = st.columns(3)
-    aspect_ratio = settings_row[0].radio(
-        "Aspect ratio", options.aspect_ratios, horizontal=True, key="video_ratio"
+    aspect_ratio = settings_row[0].segmented_control(
+        "Aspect ratio",
+        options.aspect_ratios,
+        default=options.aspect_ratios[0],
+        required=True,
+        key="video_ratio",
+        width="stretch",
     )
     duration = settings_row[1].selectbox(
         "Duration (s)", options.durations, index=0, key="video_duration"
@@ -110,7 +115,7 @@ with form:
         request = video.VideoRequest(
             prompt=prompt,
             start_image=start_items[0].data if start_items else None,
-            aspect_ratio=aspect_ratio,
+            aspect_ratio=aspect_ratio or options.aspect_ratios[0],
             duration_s=int(duration),
             resolution=resolution,
             negative_prompt=negative or None,
