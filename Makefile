@@ -40,6 +40,7 @@ test: lint typecheck $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_batch.py
+	$(PY) scripts/bench_effects.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from components.image_input import add_to_tray, make_tray_image, thumbnail_png
-from services import images
+from services import images, prompts
 from services.errors import AtelierError
 from services.gemini import ResultImage
 from services.history import History, HistoryEntry
@@ -134,7 +134,7 @@ def history_panel(
                 st.image(thumbnail_png(entry.data, 320))
             st.caption(entry_caption(entry))
             if entry.prompt:
-                st.caption(f"“{entry.prompt[:120]}”")
+                st.caption(f"“{prompts.excerpt(entry.prompt, 120)}”")
             download_button(entry, key=f"history_dl_{entry.entry_id}")
             if not entry.is_video:
                 use_buttons(entry, f"history_{entry.entry_id}", max_pixels)

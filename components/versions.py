@@ -14,7 +14,7 @@ from components.image_input import (
     tray,
     upright_size,
 )
-from services import images
+from services import images, prompts
 from services.history import HistoryEntry
 
 SHOWN_KEY = "edit_shown"  # {"entry_id": ..., "source": bytes of the image it edited}
@@ -197,7 +197,10 @@ def version_panel(page: str, limit: int, max_pixels: int) -> None:
         columns = st.columns(min(len(chain), 6))
         for column, version in zip(columns, chain[-6:], strict=False):
             with column:
-                st.image(thumbnail_png(version.data, 200), caption=version.prompt[:40])
+                st.image(
+                    thumbnail_png(version.data, 200),
+                    caption=prompts.excerpt(version.prompt, 40),
+                )
                 st.button(
                     "Edit from here",
                     key=f"branch_{version.entry_id}",

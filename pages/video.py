@@ -11,7 +11,7 @@ from components.image_input import image_picker, thumbnail_png
 from components.notices import error_boundary, show_error
 from components.shell import ensure_app_shell
 from components.studio import studio
-from services import video
+from services import prompts, video
 from services.errors import AtelierError, ErrorCode
 from services.history import HistoryEntry
 
@@ -126,7 +126,7 @@ with form:
 
 
 def job_header(job: video.VideoJob) -> None:
-    st.markdown(f"**{job.prompt[:90]}**")
+    st.markdown(f"**{prompts.excerpt(job.prompt, 90)}**")
     st.caption(
         f"{job.aspect_ratio} · {job.duration_s or '?'} s · {job.resolution or 'default'} · "
         f"{job.model} · started {time.strftime('%H:%M:%S', time.localtime(job.created_at))}"

@@ -1,10 +1,11 @@
 """Benchmark: the wall time of a batch of 6 edits against one edit at 1 s latency.
 
 Starts the offline engine as its own process with a fixed latency per answer, times
-one edit, then a batch of six with six slots (and, for comparison, with other
-bounds, the default 4 among them), and prints the figures; each is the best of a few runs, since other
-work on the machine only ever adds time. The target is a batch of 6 in at most 1.3x
-the time of one call. Run with ``make bench`` or ``python scripts/bench_batch.py``.
+one edit, then a batch of six at the default concurrency bound and with six slots
+(and, for comparison, other bounds), and prints the figures; each is the best of a
+few runs, since other work on the machine only ever adds time. The target is a batch
+of 6 in at most 1.3x the time of one call: with the default bound of 4 that takes two
+rounds of calls, so only a bound of 6 or more can meet it, and the script says so. Run with ``make bench`` or ``python scripts/bench_batch.py``.
 """
 
 from __future__ import annotations
@@ -105,33 +106,36 @@ def main() -> None:
         time_batch(client, settings, image, args.size, args.size)
         one = min(time_one(client, settings, image) for _ in range(args.repeat))
         default = settings.batch_concurrency
-        # The target is for the whole batch at once: six edits with six slots. The
-        # default bound (4) leaves two edits for a second round; it is printed too.
-        wall = min(
-            time_batch(client, settings, image, args.size, args.size)
-            for _ in range(args.repeat)
-        )
-        ratio = wall / one
 
-        print(f"engine latency          {args.latency:.1f} s per answer")
-        print(f"one call                {one:.2f} s (best of {args.repeat})")
-        print(
-            f"batch of {args.size}, concurrency {args.size}  "
-            f"{wall:.2f} s  = {ratio:.2f}x one call"
-        )
-        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
-        print(f"target <= {TARGET_RATIO}x: {verdict}")
-        for bound in args.compare:
-            if bound == args.size:
-                continue
-            other = min(
+        def ratio_of(bound: int) -> float:
+            wall = min(
                 time_batch(client, settings, image, args.size, bound)
                 for _ in range(args.repeat)
             )
-            label = " (default)" if bound == default else ""
+            return wall / one
+
+        print(f"engine latency          {args.latency:.1f} s per answer")
+        print(f"one call                {one:.2f} s (best of {args.repeat})")
+        # The default bound is what a user gets; a batch larger than it needs more
+        # than one round of calls, so it cannot come near one call's time.
+        for label, bound in (
+            (f"default concurrency {default}", default),
+            (
+                f"concurrency {args.size} (ATELIER_BATCH_CONCURRENCY={args.size})",
+                args.size,
+            ),
+        ):
+            ratio = ratio_of(bound)
+            verdict = "meets" if ratio <= TARGET_RATIO else "misses"
             print(
-                f"  batch of {args.size}, concurrency {bound}{label}:  "
-                f"{other:.2f} s  = {other / one:.2f}x"
+                f"batch of {args.size}, {label}: {ratio:.2f}x one call; "
+                f"target <= {TARGET_RATIO}x {verdict}"
+            )
+        for bound in args.compare:
+            if bound in (default, args.size):
+                continue
+            print(
+                f"  batch of {args.size}, concurrency {bound}: {ratio_of(bound):.2f}x"
             )
     finally:
         client.close()

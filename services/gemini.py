@@ -227,7 +227,7 @@ def require_images(answer: ModelAnswer, operation: str) -> ModelAnswer:
     if answer.text:
         raise AtelierError(
             ErrorCode.NO_IMAGE,
-            f"The model answered in words instead of an image: “{answer.text[:300]}” "
+            f"The model answered in words instead of an image: “{prompts.excerpt(answer.text, 600)}” "
             "Try rephrasing the request as a concrete visual change.",
             detail=f"{operation}: text-only answer",
         )

@@ -58,3 +58,14 @@ CHAT_GUIDANCE = (
     "You are Atelier's image assistant for designers. When asked for a picture or a "
     "change to one, answer with the image and one short sentence."
 )
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "…"."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:") + "…"

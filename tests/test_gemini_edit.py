@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from services import gemini, images
+from services import gemini, images, prompts
 from services.config import Settings
 from services.errors import AtelierError, ErrorCode
 from tests.conftest import EngineProcess
@@ -171,6 +171,19 @@ def test_text_only_answer_is_no_image_with_the_models_words(
         )
     assert caught.value.code is ErrorCode.NO_IMAGE
     assert "offline engine" in caught.value.user_message
+    # The model's words are quoted whole, so the advice at their end survives.
+    assert "Set GEMINI_API_KEY to use Gemini." in caught.value.user_message
+
+
+def test_a_long_model_answer_is_cut_at_a_word_with_an_ellipsis() -> None:
+    words = " ".join(f"word{number}" for number in range(400))
+
+    cut = prompts.excerpt(words, 100)
+
+    assert len(cut) <= 100
+    assert cut.endswith("…")
+    assert cut[:-1].split(" ")[-1] in words.split(" ")
+    assert prompts.excerpt("short  text\n here", 100) == "short text here"
 
 
 @pytest.mark.parametrize(
