@@ -5,7 +5,8 @@ one edit, then a batch of six at the default concurrency bound and with six slot
 (and, for comparison, other bounds), and prints the figures; each is the best of a
 few runs, since other work on the machine only ever adds time. The target is a batch
 of 6 in at most 1.3x the time of one call: with the default bound of 4 that takes two
-rounds of calls, so only a bound of 6 or more can meet it, and the script says so. Run with ``make bench`` or ``python scripts/bench_batch.py``.
+rounds of calls, so only a bound of 6 or more can meet it, and the script says so.
+Run with ``make bench`` or ``python scripts/bench_batch.py``.
 """
 
 from __future__ import annotations

@@ -225,9 +225,10 @@ def require_images(answer: ModelAnswer, operation: str) -> ModelAnswer:
     if answer.images:
         return answer
     if answer.text:
+        quoted = prompts.excerpt(answer.text, 600)
         raise AtelierError(
             ErrorCode.NO_IMAGE,
-            f"The model answered in words instead of an image: “{prompts.excerpt(answer.text, 600)}” "
+            f"The model answered in words instead of an image: “{quoted}” "
             "Try rephrasing the request as a concrete visual change.",
             detail=f"{operation}: text-only answer",
         )
