@@ -62,7 +62,7 @@ with st.sidebar:
     st.caption(
         f"Image model: `{settings.image_model}`  \nText model: `{settings.text_model}`"
     )
-    history = get_history(settings.history_cap_mb)
+    history = get_history()
     st.caption(
         f"History: {len(history.entries)} result{'' if len(history.entries) == 1 else 's'}, "
         f"{history.total_bytes / 1024 / 1024:.1f} MB"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from components.image_input import add_to_tray, make_tray_image, thumbnail_png
+from components.studio import studio
 from services import images, prompts
 from services.errors import AtelierError
 from services.gemini import ResultImage
@@ -25,10 +26,12 @@ INPUT_PAGES = {
 }
 
 
-def get_history(cap_mb: int = 300) -> History:
+def get_history() -> History:
+    """The session's history, held to the byte cap the settings give."""
+    cap_bytes = studio().settings.history_cap_mb * 1024 * 1024
     history = st.session_state.get(HISTORY_KEY)
-    if history is None:
-        history = History(cap_bytes=cap_mb * 1024 * 1024)
+    if history is None or history.cap_bytes != cap_bytes:
+        history = (history or History()).with_cap(cap_bytes)
         st.session_state[HISTORY_KEY] = history
     return history
 

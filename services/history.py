@@ -45,12 +45,20 @@ class History:
         return sum(entry.size_bytes for entry in self.entries)
 
     def add(self, entry: HistoryEntry) -> History:
-        kept = [entry, *self.entries]
+        return self._trimmed([entry, *self.entries], self.cap_bytes)
+
+    def with_cap(self, cap_bytes: int) -> History:
+        """The same history under another cap, dropping the oldest entries over it."""
+        return self._trimmed(list(self.entries), cap_bytes)
+
+    def _trimmed(self, kept: list[HistoryEntry], cap_bytes: int) -> History:
+        # The newest entry always stays, even alone over the cap: it is what the
+        # user just made and is looking at.
         dropped = self.dropped
-        while len(kept) > 1 and sum(item.size_bytes for item in kept) > self.cap_bytes:
+        while len(kept) > 1 and sum(item.size_bytes for item in kept) > cap_bytes:
             kept.pop()
             dropped += 1
-        return replace(self, entries=tuple(kept), dropped=dropped)
+        return replace(self, entries=tuple(kept), cap_bytes=cap_bytes, dropped=dropped)
 
     def get(self, entry_id: str) -> HistoryEntry | None:
         return next(

@@ -246,3 +246,26 @@ def test_uploads_say_what_was_left_out_and_why(app: AppTest) -> None:
     warnings = [warning.value for warning in app.warning]
     assert any("“copy.png” (same as “swatch1.png”)" in text for text in warnings)
     assert len(app.session_state["tray_edit"]) == 3
+
+
+def test_the_history_cap_setting_drops_the_oldest_results(
+    engine: EngineProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.setenv("GEMINI_BASE_URL", engine.base_url)
+    monkeypatch.setenv("ATELIER_HISTORY_CAP_MB", "1")
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    put_sample(at, "Coffee")  # each 600×400 PNG result is 0.2 to 0.5 MB
+    for prompt in ("make it sepia", "invert", "blur", "make it black and white"):
+        at.text_area(key="edit_prompt").input(prompt).run()
+        click(at, "Run edit")
+
+    history = at.session_state["history"]
+    assert history.cap_bytes == 1024 * 1024
+    assert history.total_bytes <= history.cap_bytes
+    assert history.dropped >= 1
+    assert history.entries[0].prompt == "make it black and white"
+    assert any("of 1 MB kept" in caption.value for caption in at.caption)
