@@ -198,7 +198,11 @@ def test_a_long_model_answer_is_cut_at_a_word_with_an_ellipsis() -> None:
         ("429", ErrorCode.RATE_LIMITED),
         ("safety", ErrorCode.SAFETY_BLOCKED),
         ("image_safety", ErrorCode.SAFETY_BLOCKED),
+        ("409", ErrorCode.GENERATION_FAILED),
         ("prohibited", ErrorCode.SAFETY_BLOCKED),
+        ("image_prohibited", ErrorCode.SAFETY_BLOCKED),
+        ("image_recitation", ErrorCode.SAFETY_BLOCKED),
+        ("image_other", ErrorCode.NO_IMAGE),
         ("blocked_prompt", ErrorCode.SAFETY_BLOCKED),
         ("no_image", ErrorCode.NO_IMAGE),
         ("empty", ErrorCode.NO_IMAGE),
@@ -232,7 +236,8 @@ def test_each_injected_fault_becomes_its_error_code(
 def test_rate_limit_is_retried_after_the_delay_the_server_asks_for(
     engine: EngineProcess, client, settings, photos: Path
 ) -> None:
-    engine.set_faults({"kind": "429", "times": 1, "delay_s": 1.5})
+    # 2.2 s is neither the first backoff step (1 s) nor a multiple of it.
+    engine.set_faults({"kind": "429", "times": 1, "delay_s": 2.2})
     before = model_calls(engine)
     data = (photos / "chelsea.png").read_bytes()
 
@@ -243,7 +248,7 @@ def test_rate_limit_is_retried_after_the_delay_the_server_asks_for(
     elapsed = time.monotonic() - started
 
     assert answer.images
-    assert elapsed >= 1.4
+    assert 2.1 <= elapsed < 2.9
     assert model_calls(engine) - before == 2
 
 
@@ -326,7 +331,36 @@ def test_duplicate_and_thought_images_are_skipped(
         "make it sepia",
         [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
     )
+    # The engine sends a 64×64 grey draft marked as a thought, then the edit twice.
     assert len(answer.images) == 1
+    assert (answer.images[0].width, answer.images[0].height) == (451, 300)
+    assert decode(answer.images[0].data).std() > 10
+
+
+def test_an_empty_answer_to_a_text_request_is_a_generation_failure(
+    engine: EngineProcess, client, settings, photos: Path
+) -> None:
+    engine.set_faults({"kind": "empty"})
+    with pytest.raises(AtelierError) as caught:
+        gemini.suggest_edits(client, settings, (photos / "rocket.jpg").read_bytes())
+    assert caught.value.code is ErrorCode.GENERATION_FAILED
+
+
+def test_offline_preset_search_picks_presets_by_meaning_not_filler_words(
+    client, settings
+) -> None:
+    from services import presets
+
+    catalogue = [(preset.name, preset.summary) for preset in presets.PRESETS]
+
+    old_photo = gemini.pick_presets(
+        client, settings, "make it look like an old photo", catalogue
+    )
+    noise = gemini.pick_presets(client, settings, "less noisy please", catalogue)
+
+    assert set(old_photo[:2]) == {"Sepia", "Vintage postcard"}
+    assert noise[0] == "Reduce noise"
+    assert gemini.pick_presets(client, settings, "  ", catalogue) == []
 
 
 def test_improve_prompt_and_suggestions_come_from_the_text_model(

@@ -201,6 +201,66 @@ def test_negated_requests_are_ignored() -> None:
     assert effects_in("no blur and brighter") == [EFFECTS_BY_NAME["brighten"]]
 
 
+def test_what_a_prompt_asks_to_keep_is_not_applied() -> None:
+    assert effects_in("denoise it, smoothing grain while keeping edges") == [
+        EFFECTS_BY_NAME["denoise"]
+    ]
+    assert effects_in("make it sepia but keep the faces sharp") == [
+        EFFECTS_BY_NAME["sepia"]
+    ]
+
+
+# Each preset the offline engine honours, and the effects it should run for it: a
+# preset's prompt is written for Gemini, so a stray keyword ("edges", "grain") could
+# otherwise turn "Reduce noise" into a line drawing.
+OFFLINE_PRESET_EFFECTS = {
+    "Brighten": ["brighten"],
+    "Darken": ["darken"],
+    "More contrast": ["more contrast", "sharpen"],
+    "Soft contrast": ["less contrast"],
+    "Vivid colours": ["saturate"],
+    "Muted colours": ["desaturate"],
+    "Sharpen details": ["sharpen"],
+    "Reduce noise": ["denoise"],
+    "Warm it up": ["warmer"],
+    "Cool it down": ["cooler"],
+    "Remove object": ["remove"],
+    "Black and white": ["black and white"],
+    "Sepia": ["sepia"],
+    "Pencil sketch": ["sketch"],
+    "Oil painting": ["oil painting"],
+    "Posterize": ["posterize"],
+    "Pop art": ["posterize", "saturate", "outline"],
+    "Cartoon": ["cartoon", "posterize", "outline"],
+    "Emboss": ["emboss"],
+    "Film noir": ["black and white", "more contrast", "vignette"],
+    "Impressionist": ["oil painting"],
+    "Soft product blur": ["blur"],
+    "Outline drawing": ["outline"],
+    "Vignette": ["vignette"],
+    "Mirror": ["mirror"],
+    "Brand colour pop": ["saturate"],
+    "Blueprint": ["blueprint"],
+    "Pixel art": ["pixelate"],
+    "Negative": ["invert"],
+    "Night time": ["night", "darken", "cooler", "glow"],
+    "Dreamy glow": ["blur", "glow", "brighten"],
+    "Vintage postcard": ["sepia", "vignette", "less contrast"],
+    "Comic book": ["cartoon", "posterize", "outline"],
+}
+
+
+def test_each_preset_runs_the_offline_effects_it_names() -> None:
+    from services import presets
+
+    offline = {
+        preset.name: [effect.name for effect in effects_in(preset.prompt)]
+        for preset in presets.PRESETS
+        if presets.works_offline(preset)
+    }
+    assert offline == OFFLINE_PRESET_EFFECTS
+
+
 # Applying effects.
 
 
@@ -335,6 +395,14 @@ def test_outline_draws_dark_lines_on_white(cat: Image.Image) -> None:
     assert set(np.unique(result)) <= {0.0, 255.0}
     black_share = (result[..., 0] == 0).mean()
     assert 0.01 < black_share < 0.3
+
+
+def test_blueprint_draws_light_lines_on_blue(cat: Image.Image) -> None:
+    result = pixels(edited(cat, "turn it into a blueprint"))
+    red, green, blue = result[..., 0], result[..., 1], result[..., 2]
+    assert (blue > red + 40).mean() > 0.6  # mostly blueprint blue
+    lines = (red > 200) & (green > 200) & (blue > 200)
+    assert 0.005 < lines.mean() < 0.3
 
 
 def test_cartoon_flattens_colour_and_adds_ink(cat: Image.Image) -> None:

@@ -71,6 +71,61 @@ SCENE_LIGHT = {
 SIGNATURE_PREFIX = b"atelier-offline-signature:"
 
 
+# Words too common to say what a request is about ("make it look like an old photo").
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "do",
+        "for",
+        "from",
+        "give",
+        "i",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "like",
+        "look",
+        "looks",
+        "make",
+        "me",
+        "more",
+        "my",
+        "of",
+        "on",
+        "or",
+        "please",
+        "so",
+        "some",
+        "than",
+        "that",
+        "the",
+        "them",
+        "this",
+        "to",
+        "up",
+        "us",
+        "want",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+
+
+def content_words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower())) - STOP_WORDS
+
+
 def decode_b64(data: str) -> bytes:
     """Decode base64 in either alphabet, as the SDK sends URL-safe and clients vary."""
     padded = data + "=" * (-len(data) % 4)
@@ -173,6 +228,9 @@ def fault_answer(
         "safety": "SAFETY",
         "image_safety": "IMAGE_SAFETY",
         "prohibited": "PROHIBITED_CONTENT",
+        "image_prohibited": "IMAGE_PROHIBITED_CONTENT",
+        "image_recitation": "IMAGE_RECITATION",
+        "image_other": "IMAGE_OTHER",
         "no_image": "NO_IMAGE",
     }
     if kind in finish_only:
@@ -194,8 +252,11 @@ def fault_answer(
             body=answer([text_part("I can only describe this in words.")])
         )
     if kind == "duplicate_image" and image_parts:
-        thought = dict(image_parts[0], thought=True)
-        return EngineResponse(body=answer([thought, image_parts[0], image_parts[0]]))
+        # Image models may think in draft images before the answer: a small grey
+        # draft, marked as a thought, then the real image twice.
+        draft = dict(image_part(Image.new("RGB", (64, 64), (128, 128, 128))))
+        draft["thought"] = True
+        return EngineResponse(body=answer([draft, image_parts[0], image_parts[0]]))
     return None
 
 
@@ -291,18 +352,24 @@ class Brain:
 
     def answer_pick_presets(self) -> list[dict[str, Any]]:
         request, _, catalogue = self.prompt.partition("Catalogue:")
-        request_words = set(re.findall(r"[a-z]+", request.lower())) - {
-            "request",
-            "the",
-            "a",
-        }
+        request = request.removeprefix("Request:")
+        wanted_effects = {effect.name for effect in effects.effects_in(request)}
+        wanted_words = content_words(request)
         scored = []
         for line in catalogue.splitlines():
-            name, _, description = line.strip().lstrip("0123456789. ").partition(":")
-            if not name:
+            name, _, summary = line.strip().lstrip("0123456789. ").partition(":")
+            if not name.strip():
                 continue
-            words = set(re.findall(r"[a-z]+", (name + " " + description).lower()))
-            score = len(request_words & words)
+            # An effect both ask for counts most, then a word of the preset's name,
+            # then a word of its summary.
+            offered = {
+                effect.name for effect in effects.effects_in(f"{name} {summary}")
+            }
+            score = (
+                3 * len(wanted_effects & offered)
+                + 2 * len(wanted_words & content_words(name))
+                + len(wanted_words & content_words(summary))
+            )
             if score:
                 scored.append((score, name.strip()))
         best = [name for _, name in sorted(scored, key=lambda item: -item[0])[:5]]
@@ -370,7 +437,7 @@ class Brain:
         note = self.prompt.split("Note:", 1)[1] if "Note:" in self.prompt else ""
         styled = effects.transfer_style(images[0], images[1], note)
         return [
-            text_part("Colour statistics and texture transferred (classical, not AI)."),
+            text_part(effects.describe_transfer(images[0], images[1], note)),
             image_part(styled),
         ]
 

@@ -192,7 +192,8 @@ EFFECTS: tuple[Effect, ...] = (
     Effect(
         "outline",
         phrases(
-            "outline | outlines | edges | edge detection | line art | "
+            "outline | outlines | outline drawing | edge detection | detect edges | "
+            "find edges | trace edges | edges only | only edges | line art | "
             "line drawing | contour | contours"
         ),
         "Dark contour lines on white.",
@@ -210,7 +211,8 @@ EFFECTS: tuple[Effect, ...] = (
         phrases(
             "denoise | de-noise | noise reduction | reduce noise | remove noise | "
             "less noise | get rid of noise | remove grain | reduce grain | "
-            "less grain | less grainy | get rid of grain | smooth | smoother | "
+            "less grain | less grainy | less noisy | get rid of grain | smoothing grain | "
+            "smooth grain | smooth out grain | smooth | smoother | "
             "smooth skin | smoother skin | soften skin | skin smoothing"
         ),
         "Edge-preserving smoothing that removes noise.",
@@ -262,6 +264,13 @@ EFFECTS: tuple[Effect, ...] = (
         "A soft luminous haze over the highlights.",
     ),
     Effect(
+        "blueprint",
+        phrases(
+            "blueprint | blueprint drawing | blueprints | cyanotype | technical drawing"
+        ),
+        "White technical lines on blueprint blue, over a faint grid.",
+    ),
+    Effect(
         "film grain",
         phrases(
             "film grain | grain | grainy | add grain | add noise | noisy | film look"
@@ -272,9 +281,13 @@ EFFECTS: tuple[Effect, ...] = (
 
 EFFECTS_BY_NAME = {effect.name: effect for effect in EFFECTS}
 
-# Words that undo a request when they come just before it ("don't blur"), words that
-# scale it, and words that end the stretch of a sentence a request belongs to.
-NEGATIONS = word_set("no not dont don't without never avoid nor neither")
+# Words that undo a request when they come just before it ("don't blur", or "keeping
+# edges", which asks to protect them, not to draw them), words that scale it, and
+# words that end the stretch of a sentence a request belongs to.
+NEGATIONS = word_set(
+    "no not dont don't without never avoid nor neither keep keeps keeping preserve "
+    "preserves preserving retain retaining protect protecting"
+)
 MILD_WORDS = word_set(
     "slightly slight bit little touch subtle subtly gently gentle mild mildly "
     "somewhat tad hint"
@@ -360,7 +373,8 @@ def effects_in(prompt: str) -> list[Effect]:
 
     Matching is on whole words and phrases, British or American spelling, with the
     longest phrase winning ("less contrast" over "contrast", "remove noise" over
-    "remove"). A request right after "no", "not", "don't" or "without" is ignored.
+    "remove"). A request right after "no", "not", "don't", "without" or "keeping"
+    is ignored.
     """
     return [effect for effect, _ in requested_effects(prompt)]
 
@@ -631,6 +645,27 @@ def outline(rgb: Pixels, strength: float) -> Pixels:
     return gray_to_rgb(as_pixels(cv2.bitwise_not(edges)))
 
 
+BLUEPRINT_PAPER = (22, 72, 140)
+BLUEPRINT_INK = (236, 244, 255)
+
+
+def blueprint(rgb: Pixels, strength: float) -> Pixels:
+    scale = size_scale(rgb)
+    height, width = rgb.shape[:2]
+    gray = gaussian_blur(gray_of(rgb), 1.5 * max(1.0, scale))
+    thickness = max(1, round(scale * (0.6 + 0.4 * strength)))
+    lines = strong_edges(gray, min(25.0, 10.0 * strength), thickness)
+    # A faint drafting grid under the lines, spaced to the image's size.
+    grid = np.zeros((height, width), dtype=np.uint8)
+    step = max(8, round(32 * max(0.5, scale)))
+    grid[::step, :] = 70
+    grid[:, ::step] = 70
+    ink = np.maximum(lines, grid).astype(np.float32)[..., None] / 255.0
+    paper = np.array(BLUEPRINT_PAPER, dtype=np.float32)
+    drawn = paper + (np.array(BLUEPRINT_INK, dtype=np.float32) - paper) * ink
+    return as_pixels(np.clip(np.rint(drawn), 0, 255))
+
+
 def cartoon(rgb: Pixels, strength: float) -> Pixels:
     height, width = rgb.shape[:2]
     small = shrink_to_fit(rgb, 1024)
@@ -789,6 +824,7 @@ OPERATIONS: dict[str, Operation] = {
     "oil painting": oil_painting,
     "enhance": enhance,
     "glow": glow,
+    "blueprint": blueprint,
     "film grain": film_grain,
 }
 
@@ -1868,6 +1904,62 @@ def is_graphic(rgb: Pixels) -> bool:
     return top_share > 0.8 and flat_share > 0.55
 
 
+def read_style_note(note: str) -> tuple[bool, bool]:
+    """Whether a style note asks for only the colours, and whether for a gentle touch."""
+    wording = normalise_text(note)
+    colours_only = bool(
+        re.search(r"\b(?:only|just)\s+(?:color|colors|palette)\b", wording)
+        or re.search(r"\b(?:color|colors|palette)\s+only\b", wording)
+    )
+    gentle = bool(
+        re.search(
+            r"\b(?:subtle|subtly|slight|slightly|gentle|gently|bit|little|light|"
+            r"keep\s+(?:\w+\s+)?faces?|keep\s+(?:\w+\s+)?people)\b",
+            wording,
+        )
+    )
+    return colours_only, gentle
+
+
+def texture_move(original: Pixels, style_rgb: Pixels) -> str:
+    """Which texture the style passes on: "posterize", "grain", "soften" or "none"."""
+    if is_graphic(style_rgb):
+        return "posterize"
+    # Compare grain at the same working size so image size does not skew it.
+    style_grain = high_frequency_std(gray_of(shrink_to_fit(style_rgb, 512)))
+    content_grain = high_frequency_std(gray_of(shrink_to_fit(original, 512)))
+    if style_grain > content_grain * 1.4 + 1.0:
+        return "grain"
+    if style_grain < content_grain * 0.6:
+        return "soften"
+    return "none"
+
+
+TEXTURE_WORDS = {
+    "posterize": "flat colour bands like the style's",
+    "grain": "the style's grain",
+    "soften": "the style's smoothness",
+}
+
+
+def describe_transfer(content: Image.Image, style: Image.Image, note: str = "") -> str:
+    """In words, what ``transfer_style`` does for these images and this note."""
+    colours_only, gentle = read_style_note(note)
+    done = "Colour statistics transferred"
+    move = "none"
+    if not colours_only:
+        move = texture_move(
+            split_image(content)[0], shrink_to_fit(split_image(style)[0], 512)
+        )
+    if move != "none":
+        done += f", with {TEXTURE_WORDS[move]}"
+    elif colours_only:
+        done += " (colours only, as the note asks)"
+    if gentle:
+        done += ", at half strength"
+    return done + " (classical image processing, not AI)."
+
+
 def transfer_style(
     content: Image.Image, style: Image.Image, note: str = ""
 ) -> Image.Image:
@@ -1881,18 +1973,7 @@ def transfer_style(
     Returns:
         The restyled content, at the content's size and in its mode.
     """
-    wording = normalise_text(note)
-    colours_only = bool(
-        re.search(r"\b(?:only|just)\s+(?:color|colors|palette)\b", wording)
-        or re.search(r"\b(?:color|colors|palette)\s+only\b", wording)
-    )
-    gentle = bool(
-        re.search(
-            r"\b(?:subtle|subtly|slight|slightly|gentle|gently|bit|little|light|"
-            r"keep\s+(?:\w+\s+)?faces?|keep\s+(?:\w+\s+)?people)\b",
-            wording,
-        )
-    )
+    colours_only, gentle = read_style_note(note)
     strength = 0.5 if gentle else 1.0
     rgb, alpha = split_image(content)
     style_rgb = shrink_to_fit(split_image(style)[0], 512)
@@ -1919,17 +2000,17 @@ def transfer_style(
 def transfer_texture(
     restyled: Pixels, original: Pixels, style_rgb: Pixels, strength: float
 ) -> Pixels:
-    if is_graphic(style_rgb):
+    move = texture_move(original, style_rgb)
+    if move == "posterize":
         graphic = posterize(as_pixels(cv2.medianBlur(restyled, 5)), 1.0)
         return mix(restyled, graphic, strength)
-    # Compare grain at the same working size so image size does not skew it.
-    style_grain = high_frequency_std(gray_of(shrink_to_fit(style_rgb, 512)))
-    content_grain = high_frequency_std(gray_of(shrink_to_fit(original, 512)))
-    if style_grain > content_grain * 1.4 + 1.0:
+    if move == "grain":
+        style_grain = high_frequency_std(gray_of(shrink_to_fit(style_rgb, 512)))
+        content_grain = high_frequency_std(gray_of(shrink_to_fit(original, 512)))
         return film_grain(
             restyled, min(1.5, (style_grain - content_grain) / 9.0) * strength
         )
-    if style_grain < content_grain * 0.6:
+    if move == "soften":
         softened = gaussian_blur(restyled, 1.0 * max(1.0, size_scale(restyled)))
         return mix(restyled, softened, 0.6 * strength)
     return restyled
@@ -2134,6 +2215,7 @@ EFFECT_DETAILS: dict[str, str] = {
     "oil painting": "Render it as an oil painting with visible brush strokes.",
     "enhance": "Enhance it with balanced local contrast and clarity.",
     "glow": "Add a dreamy glow around the highlights.",
+    "blueprint": "Redraw it as a blueprint: clean white lines on deep blue paper.",
     "film grain": "Add a fine, even film grain.",
 }
 KEEP_THE_REST = (
