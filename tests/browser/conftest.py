@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,12 +92,18 @@ class StudioServer:
 
 
 def studio_env(**extra: str) -> dict[str, str]:
+    """The environment for a studio process, with an empty video data folder of its own.
+
+    A fresh folder per server keeps a video finished by an earlier run from
+    standing in for the one a test starts.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL"}
     }
-    env.update({"ATELIER_DATA_DIR": str(ROOT / "test-artifacts" / "data"), **extra})
+    env["ATELIER_DATA_DIR"] = tempfile.mkdtemp(prefix="atelier-data-")
+    env.update(extra)
     return env
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
 
 import av
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import StudioServer, studio_env
 from tests.browser.studio_page import screenshot_whole_page, upload, wait_until_idle
@@ -32,16 +33,27 @@ def start_video(page: Page, prompt: str, ratio: str) -> None:
     page.get_by_role("button", name="Start video").click()
 
 
-def progress_percents(page: Page) -> list[int]:
-    texts = page.locator('[data-testid="stProgress"]').all_inner_texts()
+def job_card(page: Page, prompt: str, holding: str) -> Locator:
+    """The innermost bordered card that names this job's prompt and holds ``holding``."""
+    return (
+        page.locator('[data-testid="stVerticalBlock"]')
+        .filter(has_text=prompt)
+        .filter(has=page.locator(holding))
+        .last
+    )
+
+
+def progress_percents(card: Locator) -> list[int]:
+    texts = card.locator('[data-testid="stProgress"]').all_inner_texts()
     return [int(match) for text in texts for match in re.findall(r"(\d+)%", text)]
 
 
-def wait_for_progress_to_move(page: Page) -> tuple[int, int]:
+def wait_for_progress_to_move(page: Page, prompt: str) -> tuple[int, int]:
     first = None
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
-        seen = progress_percents(page)
+        card = job_card(page, prompt, '[data-testid="stProgress"]')
+        seen = progress_percents(card) if card.count() else []
         if seen:
             if first is None:
                 first = seen[0]
@@ -51,12 +63,12 @@ def wait_for_progress_to_move(page: Page) -> tuple[int, int]:
     raise AssertionError(f"progress did not move (first reading {first})")
 
 
-def playing_duration(page: Page) -> float:
-    player = page.locator("video").first
+def playing_duration(page: Page, card: Locator | None = None) -> float:
+    player = (card or page).locator("video").first
     expect(player).to_be_visible(timeout=60_000)
-    page.wait_for_function(
-        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1 }",
-        timeout=30_000,
+    player.evaluate(
+        "v => new Promise(done => v.readyState >= 1 ? done() : "
+        "v.addEventListener('loadedmetadata', () => done(), {once: true}))"
     )
     return float(
         player.evaluate("v => { v.muted = true; v.play(); return v.duration }")
@@ -66,24 +78,28 @@ def playing_duration(page: Page) -> float:
 def test_rocket_video_renders_plays_and_downloads_in_9_16(
     page: Page, studio, photos: Path, tmp_path: Path, artifacts: Path
 ) -> None:
+    # A prompt no other job has, so every check below reads this job's own card.
+    prompt = f"slow push in on the rocket at dusk, take {uuid.uuid4().hex[:8]}"
     open_video_page(page, studio.url)
     upload(page, photos / "rocket.jpg")
-    start_video(page, "slow push in on the rocket at dusk", "9:16")
+    start_video(page, prompt, "9:16")
 
-    before, after = wait_for_progress_to_move(page)
+    before, after = wait_for_progress_to_move(page, prompt)
     assert after > before
     page.screenshot(path=str(artifacts / "video-rendering.png"))
 
-    duration = playing_duration(page)
+    expect(job_card(page, prompt, "video")).to_be_visible(timeout=90_000)
+    card = job_card(page, prompt, "video")
+    duration = playing_duration(page, card)
     assert duration > 0
-    page.wait_for_function(
-        "() => { const v = document.querySelector('video'); return v && v.currentTime > 0 }",
-        timeout=20_000,
+    card.locator("video").first.evaluate(
+        "v => new Promise(done => { const check = () => v.currentTime > 0 ? done() "
+        ": setTimeout(check, 100); check(); })"
     )
     screenshot_whole_page(page, artifacts / "video.png")
 
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download .mp4").first.click()
+        card.get_by_role("button", name="Download .mp4").click()
     target = tmp_path / "video.mp4"
     download.value.save_as(target)
     with av.open(str(target)) as container:
