@@ -12,8 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
+from PIL import Image
 
+from services import images
 from services.config import Settings
 from services.gemini import make_client
 
@@ -126,6 +130,41 @@ def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.1) -> bo
             return True
         time.sleep(interval)
     return False
+
+
+# EXIF orientation -> the transpose that shows the stored pixels upright, written out
+# here so tests do not check the studio's own rotation against itself.
+UPRIGHT_TRANSPOSE = {
+    1: None,
+    3: Image.Transpose.ROTATE_180,
+    6: Image.Transpose.ROTATE_270,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def upright_reference(path: Path) -> np.ndarray:
+    """A photo's pixels as a viewer shows them (RGB, int), decoded independently."""
+    with Image.open(path) as raw:
+        orientation = raw.getexif().get(0x0112, 1)
+        transpose = UPRIGHT_TRANSPOSE[orientation]
+        rgb = raw.convert("RGB")
+    if transpose is not None:
+        rgb = rgb.transpose(transpose)
+    return np.asarray(rgb).astype(int)
+
+
+def far_from_mask(mask: np.ndarray) -> np.ndarray:
+    """Pixels beyond a mask's feathered edge: an edit must leave them exactly as is."""
+    reach = images.feather_reach((mask.shape[1], mask.shape[0])) + 1
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), kernel) == 0
+
+
+def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    """A boolean mask of ``size`` (width, height) set inside ``box`` (x0, y0, x1, y1)."""
+    mask = np.zeros((size[1], size[0]), dtype=bool)
+    mask[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
+    return mask
 
 
 os.environ.setdefault("ATELIER_RAISE_UNEXPECTED", "1")

@@ -12,6 +12,7 @@ from PIL import Image
 from services import gemini, images
 from services.config import Settings
 from services.errors import AtelierError, ErrorCode
+from tests.conftest import upright_reference
 
 
 def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
@@ -28,8 +29,13 @@ def test_exif_orientation_is_applied_once(photos: Path) -> None:
     upright = images.load_image(data, "wood.jpg")
 
     assert upright.size == (3024, 4032)
+    # Turned the right way, not just into a portrait: JPEG decoding is identical,
+    # so the pixels match a reference rotated by hand from the EXIF tag.
+    reference = upright_reference(photos / "wood_phone_exif6.jpg")
+    assert np.array_equal(np.asarray(upright.convert("RGB")).astype(int), reference)
     again = images.load_image(images.image_to_png(upright), "again.png")
     assert again.size == (3024, 4032)
+    assert np.array_equal(np.asarray(again.convert("RGB")).astype(int), reference)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page, expect
+
+BRUSH = 36  # the painter's default brush, in canvas pixels
+
+
+def stroke_region(
+    points: list[tuple[float, float]],
+    canvas: tuple[int, int],
+    image: tuple[int, int],
+    grow: float,
+) -> np.ndarray:
+    """Pixels of the image within ``grow`` image pixels of the painted stroke."""
+    scale_x, scale_y = image[0] / canvas[0], image[1] / canvas[1]
+    region = Image.new("L", image, 0)
+    scaled = [(x * scale_x, y * scale_y) for x, y in points]
+    width = round(BRUSH * max(scale_x, scale_y) + 2 * grow)
+    ImageDraw.Draw(region).line(scaled, fill=255, width=width, joint="curve")
+    for x, y in scaled:
+        radius = width / 2
+        ImageDraw.Draw(region).ellipse(
+            (x - radius, y - radius, x + radius, y + radius), fill=255
+        )
+    return np.asarray(region) > 0
 
 
 def open_studio(page: Page, url: str) -> None:

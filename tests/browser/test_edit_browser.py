@@ -7,49 +7,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from services import images
 from tests.browser.studio_page import (
+    BRUSH,
     drawing_surface,
     open_studio,
     paint_stroke,
     run_edit_and_download,
     screenshot_whole_page,
+    stroke_region,
     type_prompt,
     upload,
 )
+from tests.conftest import upright_reference
 
 pytestmark = pytest.mark.browser
-
-BRUSH = 36  # the painter's default brush, in canvas pixels
-
-
-def stroke_region(
-    points: list[tuple[float, float]],
-    canvas: tuple[int, int],
-    image: tuple[int, int],
-    grow: float,
-) -> np.ndarray:
-    """Pixels of the image within ``grow`` image pixels of the painted stroke."""
-    scale_x, scale_y = image[0] / canvas[0], image[1] / canvas[1]
-    region = Image.new("L", image, 0)
-    scaled = [(x * scale_x, y * scale_y) for x, y in points]
-    width = round(BRUSH * max(scale_x, scale_y) + 2 * grow)
-    ImageDraw.Draw(region).line(scaled, fill=255, width=width, joint="curve")
-    for x, y in scaled:
-        radius = width / 2
-        ImageDraw.Draw(region).ellipse(
-            (x - radius, y - radius, x + radius, y + radius), fill=255
-        )
-    return np.asarray(region) > 0
-
-
-def upright_pixels(path: Path) -> np.ndarray:
-    return np.asarray(
-        images.load_image(path.read_bytes(), path.name).convert("RGB")
-    ).astype(int)
 
 
 def is_grey(pixels: np.ndarray) -> np.ndarray:
@@ -64,7 +39,9 @@ def check_black_and_white_stroke(
     points: list[tuple[float, float]],
     canvas: tuple[int, int],
 ) -> None:
-    original = upright_pixels(original_path)
+    # Decoded and turned upright by hand, not by the studio's own code, so a photo
+    # turned the wrong way shows up as changed pixels.
+    original = upright_reference(original_path)
     result = np.asarray(Image.open(result_path).convert("RGB")).astype(int)
     size = (original.shape[1], original.shape[0])
     assert (result.shape[1], result.shape[0]) == size
