@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from components.history_panel import get_history
+from components.progress import calls_in_flight_notice, collect_finished_calls
 from components.shell import mark_app_run, resume_requested_page
 from components.studio import studio
 from services import redaction
@@ -42,6 +43,9 @@ pages = {
 }
 navigation = st.navigation(pages)
 resume_requested_page()
+# Before any page draws: results of calls whose page run was stopped (the user went
+# to another page mid-call) join the history now.
+collect_finished_calls()
 
 if current.is_offline:
     st.info(
@@ -62,6 +66,7 @@ with st.sidebar:
     st.caption(
         f"Image model: `{settings.image_model}`  \nText model: `{settings.text_model}`"
     )
+    calls_in_flight_notice()
     history = get_history()
     st.caption(
         f"History: {len(history.entries)} result{'' if len(history.entries) == 1 else 's'}, "

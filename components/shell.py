@@ -13,6 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from components.state import note_page
+
 RESUME_KEY = "atelier_resume_page"
 _app_has_run = False
 
@@ -25,6 +27,7 @@ def mark_app_run() -> None:
 
 def ensure_app_shell(page_file: str) -> None:
     if _app_has_run:
+        note_page(Path(page_file).stem)
         return
     st.session_state[RESUME_KEY] = f"pages/{Path(page_file).name}"
     st.switch_page("app.py")

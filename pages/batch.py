@@ -18,6 +18,7 @@ from components.image_input import image_picker, thumbnail_png, tray_strip
 from components.mask_canvas import mask_painter
 from components.notices import error_boundary, show_error
 from components.preset_picker import preset_picker
+from components.progress import forget, is_tracked, track
 from components.shell import ensure_app_shell
 from components.state import remember, remembered
 from components.studio import studio
@@ -181,6 +182,29 @@ def record(job: batch.BatchJob, outcome: batch.BatchOutcome) -> batch.BatchJob:
     return job
 
 
+def tracking_key(item: batch.BatchItem) -> str:
+    return f"batch_item_{item.item_id}"
+
+
+def record_later(outcome: batch.BatchOutcome) -> None:
+    """Keep an outcome that arrived after the page run that started it had stopped."""
+    job: batch.BatchJob | None = st.session_state.get(JOB_KEY)
+    if job is not None and outcome.item in job.items:
+        record(job, outcome)
+    elif outcome.ok and outcome.answer is not None:
+        # The batch was cleared or replaced meanwhile: the image still joins history.
+        answer = outcome.answer
+        add_result(
+            entry_from_result(
+                answer.images[0],
+                PAGE,
+                outcome.item.prompt,
+                answer.model,
+                note=answer.text,
+            )
+        )
+
+
 def describe(item: batch.BatchItem, number: int) -> str:
     masked = " · masked" if item.mask_png is not None else ""
     return f"**{number}.** “{item.prompt}” · {item.image.name}{masked}"
@@ -220,9 +244,13 @@ def show_card(number: int, item: batch.BatchItem, job: batch.BatchJob) -> None:
                 show_error(outcome.error, secret)
             else:
                 st.error(failure_line(outcome), icon="⚠️")
+        elif is_tracked(tracking_key(item)):
+            st.image(thumbnail_png(item.image.data, 480))
+            st.markdown("⏳ **Still running** · the result will appear here")
+            st.caption(describe(item, number))
         else:
             st.image(thumbnail_png(item.image.data, 480))
-            st.markdown("⏸️ **Not run** · the batch was interrupted")
+            st.markdown("⏸️ **Not run** · the batch was stopped before this item")
             st.caption(describe(item, number))
 
 
@@ -251,36 +279,41 @@ def run_live(job: batch.BatchJob, to_run: list[batch.BatchItem]) -> None:
 
     finished: set[str] = set()
     failed = 0
-    with batch.BatchRun(current.client, settings, to_run, concurrency) as run:
-        while not run.done:
-            for outcome in run.wait(timeout=0.25):
-                job = record(job, outcome)
-                item_id = outcome.item.item_id
-                finished.add(item_id)
-                if outcome.ok:
-                    image_slots[item_id].image(
-                        thumbnail_png(entries()[item_id].data, 480)
-                    )
-                    status_slots[item_id].markdown(done_line(outcome))
-                else:
-                    failed += 1
-                    image_slots[item_id].empty()
-                    status_slots[item_id].error(failure_line(outcome), icon="⚠️")
-            now = time.monotonic()
-            for item in to_run:
-                began = run.started(item.item_id)
-                if began is None or item.item_id in finished:
-                    continue
-                elapsed = now - began
-                status_slots[item.item_id].progress(
-                    progress_fraction(elapsed), text=f"Running… {elapsed:.0f} s"
-                )
-            overall.progress(
-                len(finished) / len(to_run),
-                text=f"{len(finished)} of {len(to_run)} finished"
-                + (f", {failed} failed" if failed else "")
-                + f" · up to {run.workers} at a time",
+    run = batch.BatchRun(current.client, settings, to_run, concurrency)
+    # If the user leaves mid-batch, Streamlit stops this run: every item goes on and
+    # its outcome is kept by whichever run of the studio comes next.
+    run.leave_running()
+    by_id = {item.item_id: item for item in to_run}
+    for item_id, future in run.futures.items():
+        track(tracking_key(by_id[item_id]), "Batch item", future, record_later)
+    while not run.done:
+        for outcome in run.wait(timeout=0.25):
+            forget(tracking_key(outcome.item))
+            job = record(job, outcome)
+            item_id = outcome.item.item_id
+            finished.add(item_id)
+            if outcome.ok:
+                image_slots[item_id].image(thumbnail_png(entries()[item_id].data, 480))
+                status_slots[item_id].markdown(done_line(outcome))
+            else:
+                failed += 1
+                image_slots[item_id].empty()
+                status_slots[item_id].error(failure_line(outcome), icon="⚠️")
+        now = time.monotonic()
+        for item in to_run:
+            began = run.started(item.item_id)
+            if began is None or item.item_id in finished:
+                continue
+            elapsed = now - began
+            status_slots[item.item_id].progress(
+                progress_fraction(elapsed), text=f"Running… {elapsed:.0f} s"
             )
+        overall.progress(
+            len(finished) / len(to_run),
+            text=f"{len(finished)} of {len(to_run)} finished"
+            + (f", {failed} failed" if failed else "")
+            + f" · up to {run.workers} at a time",
+        )
     st.rerun()
 
 
@@ -292,7 +325,7 @@ if run_clicked and plan is not None:
     st.session_state[ENTRIES_KEY] = {}
     to_run = list(job.items)
 elif st.session_state.pop(RETRY_KEY, False) and job is not None:
-    to_run = job.failed
+    to_run = [item for item in job.failed if not is_tracked(tracking_key(item))]
 
 if job is not None:
     st.divider()

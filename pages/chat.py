@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,7 +14,13 @@ from components.history_panel import (
     entry_from_result,
     use_buttons,
 )
-from components.image_input import make_tray_image, set_tray, thumbnail_png, tray
+from components.image_input import (
+    TrayImage,
+    make_tray_image,
+    set_tray,
+    thumbnail_png,
+    tray,
+)
 from components.notices import error_boundary, show_error
 from components.preset_picker import preset_picker
 from components.progress import run_with_progress
@@ -36,6 +43,8 @@ INPUT_KEY = "chat_input"
 COUNT_KEY = "chat_count"
 RATIO_KEY = "chat_ratio"
 IMPROVE_KEY = "chat_improve"
+PROBLEMS_KEY = "chat_attachment_problems"  # why the last message was not sent
+RESTORE_KEY = "chat_restore_text"  # text to put back in the box before it is drawn
 AUTO = "Auto"
 STARTERS = (
     "Make a poster of a fox",
@@ -113,7 +122,14 @@ def continue_from(index: int, variant: int) -> None:
 
 
 def clear_chat() -> None:
-    for key in (CHAT_KEY, EXCHANGES_KEY, FORKS_KEY, EDITING_KEY, PENDING_KEY):
+    for key in (
+        CHAT_KEY,
+        EXCHANGES_KEY,
+        FORKS_KEY,
+        EDITING_KEY,
+        PENDING_KEY,
+        PROBLEMS_KEY,
+    ):
         st.session_state.pop(key, None)
 
 
@@ -250,9 +266,9 @@ def show_variant(
 # --- sending ------------------------------------------------------------------------
 
 
-def attachments_from(submitted: Any) -> tuple[list[gemini.InputImage], list[str]]:
-    """The images sent with a message (chat input files, then the tray), and problems."""
-    found: list[gemini.InputImage] = []
+def attachments_from(submitted: Any) -> tuple[list[TrayImage], list[str]]:
+    """The images sent with a message (the tray, then chat input files), and problems."""
+    found = list(tray(PAGE))
     problems: list[str] = []
     for upload in getattr(submitted, "files", None) or []:
         try:
@@ -262,8 +278,8 @@ def attachments_from(submitted: Any) -> tuple[list[gemini.InputImage], list[str]
         except AtelierError as error:
             problems.append(error.user_message)
             continue
-        found.append(gemini.InputImage(item.data, item.name))
-    found.extend(gemini.InputImage(item.data, item.name) for item in tray(PAGE))
+        if all(item.image_id != kept.image_id for kept in found):
+            found.append(item)
     return found, problems
 
 
@@ -296,41 +312,9 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
     with st.chat_message("assistant"):
         count = int(st.session_state.get(COUNT_KEY) or 1)
         text = pending.text if pending.text is not None else pending.typed
-        exchange: chat.Exchange
-        try:
-            if pending.text is None and st.session_state.get(IMPROVE_KEY):
-                first = pending.attachments[0].data if pending.attachments else None
-                text = run_with_progress(
-                    "Improving the prompt…",
-                    lambda: gemini.improve_prompt(
-                        current.client, settings, pending.typed, first
-                    ),
-                    expected_s=5,
-                )
-            replies = run_with_progress(
-                "Thinking…" if count == 1 else f"Making {count} versions…",
-                lambda: chat.send_variants(
-                    current.client,
-                    settings,
-                    conversation,
-                    text,
-                    pending.attachments,
-                    ratio,
-                    count,
-                ),
-                expected_s=3 if current.is_offline else 20,
-            )
-        except AtelierError as error:
-            exchange = chat.Exchange(
-                text,
-                pending.typed,
-                pending.attachments,
-                history_before,
-                error=error.detached(),
-            )
-            st.session_state[CHAT_KEY] = conversation
-            st.session_state.pop(FORKS_KEY, None)
-        else:
+        earlier = shown[: pending.replace_from]
+
+        def keep_replies(replies: list[chat.Reply]) -> None:
             records = tuple(shown_reply(reply.answer, text) for reply in replies)
             for record in reversed(records):
                 for entry in reversed(record.entries):
@@ -343,7 +327,48 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
                 "exchange_id": exchange.exchange_id,
                 "chats": [reply.chat for reply in replies],
             }
-    st.session_state[EXCHANGES_KEY] = shown[: pending.replace_from] + [exchange]
+            st.session_state[EXCHANGES_KEY] = [*earlier, exchange]
+
+        def keep_failure(error: AtelierError) -> None:
+            exchange = chat.Exchange(
+                text, pending.typed, pending.attachments, history_before, error=error
+            )
+            st.session_state[CHAT_KEY] = conversation
+            st.session_state.pop(FORKS_KEY, None)
+            st.session_state[EXCHANGES_KEY] = [*earlier, exchange]
+
+        try:
+            if pending.text is None and st.session_state.get(IMPROVE_KEY):
+                first = pending.attachments[0].data if pending.attachments else None
+                text = run_with_progress(
+                    "Improving the prompt…",
+                    lambda: gemini.improve_prompt(
+                        current.client, settings, pending.typed, first
+                    ),
+                    expected_s=5,
+                )
+        except AtelierError as error:
+            keep_failure(error.detached())
+        else:
+            # Either way the outcome is kept (by keep_replies or keep_failure), also
+            # when the user leaves before the answer comes.
+            with contextlib.suppress(AtelierError):
+                run_with_progress(
+                    "Thinking…" if count == 1 else f"Making {count} versions…",
+                    lambda: chat.send_variants(
+                        current.client,
+                        settings,
+                        conversation,
+                        text,
+                        pending.attachments,
+                        ratio,
+                        count,
+                    ),
+                    expected_s=3 if current.is_offline else 20,
+                    keep=keep_replies,
+                    on_error=keep_failure,
+                    name="Chat reply",
+                )
     st.rerun()
 
 
@@ -389,6 +414,8 @@ for key in (COUNT_KEY, RATIO_KEY, IMPROVE_KEY):
     remember(key)
 preset_picker(PAGE, fill_input)
 
+if (restored := st.session_state.pop(RESTORE_KEY, None)) is not None:
+    st.session_state[INPUT_KEY] = restored
 submitted = st.chat_input(
     "Ask for a picture, or attach one and describe a change",
     key=INPUT_KEY,
@@ -402,13 +429,27 @@ shown = exchanges()
 pending: Pending | None = st.session_state.pop(PENDING_KEY, None)
 if submitted is not None:
     attached, problems = attachments_from(submitted)
-    for problem in problems:
-        st.warning(problem, icon="🚫")
     typed = (submitted.text or "").strip()
+    if problems:
+        # Not sent: without the photo the model would apply the words to something
+        # else. The photos that did open wait in the tray, the text goes back into
+        # the box, and the problem stays on screen.
+        set_tray(PAGE, attached)
+        st.session_state[PROBLEMS_KEY] = problems
+        st.session_state[RESTORE_KEY] = typed
+        st.rerun()
     if typed or attached:
-        pending = Pending(typed, tuple(attached), len(shown))
+        pending = Pending(
+            typed,
+            tuple(gemini.InputImage(item.data, item.name) for item in attached),
+            len(shown),
+        )
         set_tray(PAGE, [])
         st.session_state.pop(EDITING_KEY, None)
+        st.session_state.pop(PROBLEMS_KEY, None)
+
+for problem in st.session_state.get(PROBLEMS_KEY, []):
+    st.warning(f"{problem} The message was not sent.", icon="🚫")
 
 visible = shown[: pending.replace_from] if pending is not None else shown
 if not visible and pending is None:

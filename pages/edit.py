@@ -77,22 +77,25 @@ with right:
         improve_clicked = False
 
     if suggest_clicked and inputs:
+        suggestions_key = f"suggestions_{inputs[0].image_id}"
         with error_boundary(secret):
-            ideas = run_with_progress(
+            run_with_progress(
                 "Looking at the photo…",
                 lambda: gemini.suggest_edits(current.client, settings, inputs[0].data),
                 expected_s=5,
+                keep=lambda ideas: st.session_state.update({suggestions_key: ideas}),
             )
-            st.session_state[f"suggestions_{inputs[0].image_id}"] = ideas
     if improve_clicked:
         with error_boundary(secret):
             image = inputs[0].data if inputs else None
-            better = run_with_progress(
+            run_with_progress(
                 "Improving the prompt…",
                 lambda: gemini.improve_prompt(current.client, settings, prompt, image),
                 expected_s=5,
+                keep=lambda better: st.session_state.update(
+                    {"edit_prompt_pending": better}
+                ),
             )
-            st.session_state["edit_prompt_pending"] = better
             st.rerun()
 
     if inputs and (ideas := st.session_state.get(f"suggestions_{inputs[0].image_id}")):
@@ -121,14 +124,10 @@ with right:
 
     if run_clicked and inputs:
         request_inputs = [gemini.InputImage(item.data, item.name) for item in inputs]
-        with error_boundary(secret):
-            answer = run_with_progress(
-                f"Editing with {settings.image_model}…",
-                lambda: gemini.edit(
-                    current.client, settings, prompt, request_inputs, mask_png
-                ),
-            )
-            parent = version_of(inputs[0].data)
+        source = inputs[0].data
+        parent = version_of(source)
+
+        def keep_edit(answer: gemini.ModelAnswer) -> None:
             entries = [
                 entry_from_result(
                     result, PAGE, prompt, answer.model, parent, answer.text
@@ -137,7 +136,17 @@ with right:
             ]
             for entry in reversed(entries):
                 add_result(entry)
-            record_versions(entries, inputs[0].data)
+            record_versions(entries, source)
+
+        with error_boundary(secret):
+            answer = run_with_progress(
+                f"Editing with {settings.image_model}…",
+                lambda: gemini.edit(
+                    current.client, settings, prompt, request_inputs, mask_png
+                ),
+                keep=keep_edit,
+                name="Edit",
+            )
             st.caption(f"Finished in {answer.seconds:.1f} s.")
 
 version_panel(PAGE, settings.max_uploads, settings.max_image_pixels)

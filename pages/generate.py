@@ -116,14 +116,14 @@ with controls:
     )
     if improve_clicked:
         with error_boundary(secret):
-            better = run_with_progress(
+            run_with_progress(
                 "Improving the prompt…",
                 lambda: gemini.improve_generation_prompt(
                     current.client, settings, prompt
                 ),
                 expected_s=5,
+                keep=lambda better: st.session_state.update({PENDING_KEY: better}),
             )
-            st.session_state[PENDING_KEY] = better
             st.rerun()
 
     ratio = st.segmented_control(
@@ -173,14 +173,8 @@ with controls:
         st.caption("Describe the image to start.")
 
     if run_clicked:
-        with error_boundary(secret):
-            outcomes = run_with_progress(
-                f"Generating {count} {noun} with {settings.image_model}…",
-                lambda: gemini.generate_many(
-                    current.client, settings, prompt, ratio, size, count
-                ),
-                expected_s=EXPECTED_SECONDS[size],
-            )
+
+        def keep_generated(outcomes: list[gemini.GenerateOutcome]) -> None:
             cards: list[dict[str, Any]] = []
             made: list[HistoryEntry] = []
             for outcome in outcomes:
@@ -216,6 +210,17 @@ with controls:
                     (o.answer.seconds for o in outcomes if o.answer), default=0.0
                 ),
             }
+
+        with error_boundary(secret):
+            run_with_progress(
+                f"Generating {count} {noun} with {settings.image_model}…",
+                lambda: gemini.generate_many(
+                    current.client, settings, prompt, ratio, size, count
+                ),
+                expected_s=EXPECTED_SECONDS[size],
+                keep=keep_generated,
+                name="Generate",
+            )
 
 with results:
     latest = st.session_state.get(LATEST_KEY)

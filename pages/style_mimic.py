@@ -189,14 +189,16 @@ with steps[0]:
         help="The text model looks at the style image and puts its look into words.",
     )
     if describe_clicked and style is not None:
+        style_id = style.image_id
         with error_boundary(secret):
-            words = run_with_progress(
+            run_with_progress(
                 "Reading the style…",
                 lambda: gemini.describe_style(current.client, settings, style.data),
                 expected_s=6,
+                keep=lambda words: st.session_state.update(
+                    {PENDING_KEY: words, DESCRIBED_FOR_KEY: style_id}
+                ),
             )
-            st.session_state[PENDING_KEY] = words
-            st.session_state[DESCRIBED_FOR_KEY] = style.image_id
             st.rerun()
     st.text_area(
         "Style description (edit freely)",
@@ -237,34 +239,39 @@ with steps[1]:
         st.caption(f"Repaints the content with {settings.image_model}.")
 
     if apply_clicked and content is not None and style is not None:
-        with error_boundary(secret):
-            answer = run_with_progress(
-                f"Applying the style with {settings.image_model}…",
-                lambda: gemini.apply_style(
-                    current.client,
-                    settings,
-                    gemini.InputImage(content.data, content.name),
-                    gemini.InputImage(style.data, style.name),
-                    description,
-                    note,
-                ),
-            )
-            result = answer.images[0]
+        content_image, style_image = content, style
+
+        def keep_styled(answer: gemini.ModelAnswer) -> None:
             entry = entry_from_result(
-                result,
+                answer.images[0],
                 PAGE,
                 description + (f" (note: {note.strip()})" if note.strip() else ""),
                 answer.model,
-                parent_id=source_entry_id(content),
+                parent_id=source_entry_id(content_image),
                 note=answer.text,
             )
             add_result(entry)
             st.session_state[LATEST_KEY] = {
                 "entry_id": entry.entry_id,
-                "content": content.data,
-                "style": style.data,
+                "content": content_image.data,
+                "style": style_image.data,
                 "seconds": answer.seconds,
             }
+
+        with error_boundary(secret):
+            run_with_progress(
+                f"Applying the style with {settings.image_model}…",
+                lambda: gemini.apply_style(
+                    current.client,
+                    settings,
+                    gemini.InputImage(content_image.data, content_image.name),
+                    gemini.InputImage(style_image.data, style_image.name),
+                    description,
+                    note,
+                ),
+                keep=keep_styled,
+                name="Style mimic",
+            )
             # Run again so the pickers above already offer this result.
             st.rerun()
 

@@ -177,6 +177,8 @@ class BatchRun:
 
     Use it as a context manager and call ``wait`` until ``done``; ``started`` tells
     whether an item is running yet, so a page can show each item's progress.
+    ``futures`` (item id -> future) lets a caller that is stopped early collect the
+    outcomes later, after ``leave_running``.
     """
 
     def __init__(
@@ -193,9 +195,10 @@ class BatchRun:
         self._pool = futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="atelier-batch"
         )
-        self._pending: set[futures.Future[BatchOutcome]] = {
-            self._pool.submit(self._run, item) for item in items
+        self.futures: dict[str, futures.Future[BatchOutcome]] = {
+            item.item_id: self._pool.submit(self._run, item) for item in items
         }
+        self._pending = set(self.futures.values())
         logger.info("batch started: items=%d concurrency=%d", len(items), self.workers)
 
     def _run(self, item: BatchItem) -> BatchOutcome:
@@ -219,6 +222,13 @@ class BatchRun:
 
     def close(self, wait_for_running: bool = True) -> None:
         self._pool.shutdown(wait=wait_for_running, cancel_futures=True)
+
+    def leave_running(self) -> None:
+        """Let every item still queued or running finish without anyone waiting.
+
+        For a caller that keeps ``futures`` and collects the outcomes later.
+        """
+        self._pool.shutdown(wait=False, cancel_futures=False)
 
     def __enter__(self) -> BatchRun:
         return self

@@ -195,6 +195,39 @@ def test_results_and_prompts_survive_a_page_switch(batch_app: AppTest) -> None:
     assert texts(batch_app).count("✅ **Done**") == 2
 
 
+def test_the_mask_switch_and_the_painted_mask_survive_a_page_switch(
+    batch_app: AppTest,
+) -> None:
+    click(batch_app, "Cat")
+    batch_app.toggle(key="batch_use_mask").set_value(True).run()
+    cat = batch_app.session_state["tray_batch"][0]
+    drawing = Image.new("RGBA", (451, 300), (0, 0, 0, 0))
+    drawing.paste((255, 64, 96, 140), (150, 80, 300, 220))
+    batch_app.session_state[f"mask_canvas_{cat.image_id}_0"] = {
+        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(drawing)},
+        "backgroundFit": {
+            "naturalWidth": 451,
+            "naturalHeight": 300,
+            "scaleX": 1,
+            "scaleY": 1,
+            "offsetX": 0,
+            "offsetY": 0,
+        },
+    }
+    batch_app.run()
+    batch_app.text_area(key="batch_prompts").input("invert\nsepia").run()
+    assert "2 with the mask" in texts(batch_app)
+
+    batch_app.switch_page("pages/edit.py").run()
+    batch_app.switch_page("pages/batch.py").run()
+
+    assert batch_app.toggle(key="batch_use_mask").value is True
+    assert "2 edits (1 photo × 2 prompts), 2 with the mask" in texts(batch_app)
+    # A change made after coming back is the one that counts.
+    batch_app.toggle(key="batch_use_mask").set_value(False).run()
+    assert "with the mask" not in texts(batch_app)
+
+
 # --- Chat ---------------------------------------------------------------------------
 
 
