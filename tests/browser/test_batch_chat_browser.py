@@ -149,3 +149,34 @@ def test_chat_makes_a_poster_turns_it_to_night_crops_it_and_edits_a_photo(
     assert not is_grey(original).mean() > 0.9
 
     screenshot_whole_page(page, artifacts / "chat.png")
+
+
+def test_a_photo_that_cannot_be_read_stops_the_message_and_keeps_the_text(
+    page: Page, studio, photos: Path, tmp_path: Path
+) -> None:
+    open_page(page, studio.url, "chat", "Chat")
+    send_message(page, "make a poster of a fox", 1)
+    broken = tmp_path / "broken.jpg"
+    data = (photos / "ladybird.jpg").read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+
+    page.locator(
+        '[data-testid="stChatInputFileUploadButton"] input[type=file]'
+    ).set_input_files(str(broken))
+    # Sending before the upload has finished would drop the file: wait for its chip.
+    expect(page.get_by_test_id("stFileChipName")).to_contain_text("broken.jpg")
+    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("make it black and white")
+    box.press("Enter")
+    wait_until_idle(page)
+
+    warning = page.get_by_text("The message was not sent")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("broken.jpg")
+    page.wait_for_timeout(4000)
+    expect(warning).to_be_visible()
+    # Nothing was sent: the fox is still the only picture, and the text is back.
+    pictures = page.locator('[data-testid="stChatMessage"] [data-testid="stImage"]')
+    expect(pictures).to_have_count(1)
+    expect(box).to_have_value("make it black and white")
