@@ -112,7 +112,8 @@ def image_slot(slot: str, title: str, hint: str) -> TrayImage | None:
         )
         with upload_tab:
             st.file_uploader(
-                f"{title}: PNG, JPEG or WebP",
+                f"{title}: PNG, JPEG or WebP"
+                + (" (or HEIC)" if images.HEIF_SUPPORTED else ""),
                 type=UPLOAD_TYPES,
                 key=f"uploader_{slot}",
                 on_change=take_upload,

@@ -225,14 +225,18 @@ for index, job in enumerate(finished_jobs):
                 ),
                 secret,
             )
-        buttons = st.columns(4)
-        if job.state != "done" and buttons[0].button("Retry", key=f"retry_{job.id}"):
+        buttons = iter(st.columns(4))
+        if job.state != "done" and next(buttons).button(
+            "Retry", key=f"retry_{job.id}", help="Start it again; this card goes"
+        ):
             with error_boundary(secret):
                 video.start_job(
                     current.client, settings, store, video.retry_request(store, job)
                 )
+                # The new job carries everything this one had, so this card goes.
+                video.remove_job(current.client, settings, store, job)
                 st.rerun()
-        if buttons[1].button("Remove", key=f"remove_{job.id}"):
+        if next(buttons).button("Remove", key=f"remove_{job.id}"):
             video.remove_job(current.client, settings, store, job)
             st.rerun()
 

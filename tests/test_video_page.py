@@ -75,7 +75,17 @@ def test_a_filtered_video_says_why_and_that_it_is_not_charged(
     warning = " ".join(w.value for w in app.warning)
     assert "not charged" in warning
     assert "filter" in warning.lower()
-    assert any(b.label == "Retry" for b in app.button)
+
+    # Retry starts the same request again, and the filtered card makes way for it.
+    engine.control("/atelier/faults", {"faults": [], "video_seconds": 1.0})
+    next(b for b in app.button if b.label == "Retry").click().run()
+    assert any("Rendering (1)" in sub.value for sub in app.subheader)
+    run_until(app, "Finished (1)")
+    assert not app.warning
+    assert any(
+        "something the filter stops" in markdown.value for markdown in app.markdown
+    )
+    assert any(b.label == "Download .mp4" for b in app.get("download_button"))
 
 
 def test_a_failed_video_shows_its_error_and_can_be_removed(

@@ -37,11 +37,16 @@ def open_studio(page: Page, url: str) -> None:
 
 
 def wait_until_idle(page: Page, timeout: float = 60_000) -> None:
-    """Wait for Streamlit to finish the current script run."""
+    """Wait for Streamlit to finish the current script run.
+
+    The running-man status widget does not show for short runs, so elements still
+    marked stale (drawn by the last run, not yet by this one) are waited out too.
+    """
     page.wait_for_timeout(300)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(
         0, timeout=timeout
     )
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=timeout)
 
 
 def upload(page: Page, *files: Path) -> None:
