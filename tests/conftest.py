@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import subprocess
@@ -165,6 +167,32 @@ def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarra
     mask = np.zeros((size[1], size[0]), dtype=bool)
     mask[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
     return mask
+
+
+def painted_canvas(
+    size: tuple[int, int], box: tuple[int, int, int, int]
+) -> dict[str, Any]:
+    """What the drawing canvas reports after a stroke over ``box`` on an image shown at
+    its own ``size``: set it under the canvas key in AppTest's session_state."""
+    drawing = Image.new("RGBA", size, (0, 0, 0, 0))
+    drawing.paste((255, 64, 96, 140), box)
+    buffer = io.BytesIO()
+    drawing.save(buffer, format="PNG")
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return {
+        "drawing": {
+            "raw": {"objects": [{"type": "path"}]},
+            "data": "data:image/png;base64," + encoded,
+        },
+        "backgroundFit": {
+            "naturalWidth": size[0],
+            "naturalHeight": size[1],
+            "scaleX": 1,
+            "scaleY": 1,
+            "offsetX": 0,
+            "offsetY": 0,
+        },
+    }
 
 
 os.environ.setdefault("ATELIER_RAISE_UNEXPECTED", "1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import EngineProcess, box_mask, far_from_mask
+from tests.conftest import EngineProcess, box_mask, far_from_mask, painted_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"
@@ -19,12 +18,6 @@ SAMPLES = ROOT / "assets" / "samples"
 
 def decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
-
-
-def data_url(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def open_page(engine: EngineProcess, monkeypatch: pytest.MonkeyPatch, page: str):
@@ -123,19 +116,9 @@ def test_a_mask_is_applied_to_photos_of_the_same_size_and_others_are_named(
     batch_app.toggle(key="batch_use_mask").set_value(True).run()
     cat = batch_app.session_state["tray_batch"][0]
     assert (cat.width, cat.height) == (451, 300)
-    drawing = Image.new("RGBA", (451, 300), (0, 0, 0, 0))
-    drawing.paste((255, 64, 96, 140), (150, 80, 300, 220))
-    batch_app.session_state[f"mask_canvas_{cat.image_id}_0"] = {
-        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(drawing)},
-        "backgroundFit": {
-            "naturalWidth": 451,
-            "naturalHeight": 300,
-            "scaleX": 1,
-            "scaleY": 1,
-            "offsetX": 0,
-            "offsetY": 0,
-        },
-    }
+    batch_app.session_state[f"mask_canvas_{cat.image_id}_0"] = painted_canvas(
+        (451, 300), (150, 80, 300, 220)
+    )
     batch_app.run()
     batch_app.text_area(key="batch_prompts").input("invert").run()
 
@@ -201,19 +184,9 @@ def test_the_mask_switch_and_the_painted_mask_survive_a_page_switch(
     click(batch_app, "Cat")
     batch_app.toggle(key="batch_use_mask").set_value(True).run()
     cat = batch_app.session_state["tray_batch"][0]
-    drawing = Image.new("RGBA", (451, 300), (0, 0, 0, 0))
-    drawing.paste((255, 64, 96, 140), (150, 80, 300, 220))
-    batch_app.session_state[f"mask_canvas_{cat.image_id}_0"] = {
-        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(drawing)},
-        "backgroundFit": {
-            "naturalWidth": 451,
-            "naturalHeight": 300,
-            "scaleX": 1,
-            "scaleY": 1,
-            "offsetX": 0,
-            "offsetY": 0,
-        },
-    }
+    batch_app.session_state[f"mask_canvas_{cat.image_id}_0"] = painted_canvas(
+        (451, 300), (150, 80, 300, 220)
+    )
     batch_app.run()
     batch_app.text_area(key="batch_prompts").input("invert\nsepia").run()
     assert "2 with the mask" in texts(batch_app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 from pathlib import Path
@@ -15,15 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from components.image_input import make_tray_image
 from components.versions import full_comparison_png
-from tests.conftest import EngineProcess, box_mask, far_from_mask
+from tests.conftest import EngineProcess, box_mask, far_from_mask, painted_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def data_url(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @pytest.fixture()
@@ -68,19 +61,9 @@ def test_a_sample_photo_edits_whole_image_and_lands_in_history(app: AppTest) -> 
 def test_an_injected_drawing_limits_the_edit_to_the_painted_area(app: AppTest) -> None:
     image_id = put_sample(app, "Coffee")
     width, height = 600, 400  # the coffee photo fits the canvas at its own size
-    drawing = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    drawing.paste((255, 64, 96, 140), (100, 100, 300, 200))
-    app.session_state[f"mask_canvas_{image_id}_0"] = {
-        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(drawing)},
-        "backgroundFit": {
-            "naturalWidth": width,
-            "naturalHeight": height,
-            "scaleX": 1,
-            "scaleY": 1,
-            "offsetX": 0,
-            "offsetY": 0,
-        },
-    }
+    app.session_state[f"mask_canvas_{image_id}_0"] = painted_canvas(
+        (width, height), (100, 100, 300, 200)
+    )
     app.run()
     app.text_area(key="edit_prompt").input("invert").run()
     click(app, "Run edit on the painted area")
