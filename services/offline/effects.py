@@ -2200,8 +2200,8 @@ EFFECT_DETAILS: dict[str, str] = {
     "pixelate": "Pixelate it into large, even square blocks.",
     "posterize": "Posterize it into a few clean tonal bands.",
     "sketch": "Render it as a pencil sketch with clean strokes on plain paper.",
-    "remove": "Remove the masked object and fill the area seamlessly from its "
-    "surroundings, leaving no trace or ghosting.",
+    "remove": "Remove it and fill the area seamlessly from its surroundings, "
+    "leaving no trace or ghosting.",
     "warmer": "Shift the white balance warmer, toward golden tones.",
     "cooler": "Shift the white balance cooler, toward blue tones.",
     "vignette": "Add a vignette that falls off gradually toward the corners.",
