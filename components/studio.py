@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from google import genai
 
 from services import gemini
 from services.config import Settings, load_settings
@@ -20,7 +19,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Studio:
     settings: Settings
-    client: genai.Client
+    client: gemini.Client
     engine: RunningEngine | None
 
     @property

@@ -83,18 +83,17 @@ def send(
         message.append(types.Part.from_bytes(data=data, mime_type=mime))
 
     started = time.monotonic()
-    response = gemini.call_model(
-        settings,
-        "chat",
-        settings.image_model,
-        lambda: chat.send_message(message, config=chat_config(aspect_ratio, seed)),
-    )
     label = (
         f"offline engine ({settings.image_model})"
         if settings.is_offline
         else settings.image_model
     )
-    return gemini.read_answer(response, "chat", label, time.monotonic() - started)
+
+    def send_and_read() -> gemini.ModelAnswer:
+        response = chat.send_message(message, config=chat_config(aspect_ratio, seed))
+        return gemini.read_answer(response, "chat", label, time.monotonic() - started)
+
+    return gemini.call_model(settings, "chat", settings.image_model, send_and_read)
 
 
 def rewound(

@@ -128,11 +128,24 @@ def _convert(raw: Any, converter: Any) -> Any:
 
 
 def _first(names: tuple[str, ...], source: Mapping[str, Any]) -> tuple[str, Any] | None:
-    for name in names:
-        value = source.get(name)
-        if value not in (None, ""):
-            return name, value
-    return None
+    """The first of ``names`` set to something other than blanks, stripped.
+
+    A pasted key often carries a newline; the SDK strips it before sending, so the
+    studio must hold the same value (to redact it from logs, say).
+    """
+    given = [
+        (name, value.strip() if isinstance(value, str) else value)
+        for name in names
+        if (value := source.get(name)) is not None
+    ]
+    given = [(name, value) for name, value in given if value != ""]
+    if len({str(value) for _, value in given}) > 1:
+        logger.warning(
+            "%s are all set and differ; using %s",
+            " and ".join(name for name, _ in given),
+            given[0][0],
+        )
+    return given[0] if given else None
 
 
 def load_settings(

@@ -11,7 +11,8 @@ RATE_LIMITED       the API answered 429 or a quota is exhausted                 
 SAFETY_BLOCKED     the prompt or the answer was blocked by a safety filter      no
 NO_IMAGE           the model answered, but without an image                     no
 TIMEOUT            the request took longer than the configured limit            no
-UNAVAILABLE        the service is down or overloaded (5xx, refused connection)  yes
+UNAVAILABLE        the service is down, overloaded or unreachable (5xx, a       yes
+                   refused connection, a connection that timed out)
 AUTH_FAILED        the API key is missing, wrong or not allowed (401/403)       no
 MODEL_NOT_FOUND    the configured model does not exist for this key (404)       no
 GENERATION_FAILED  anything else the model or API reported                      no

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# The SDK client type, for pages and components, which do not import the SDK.
+Client = genai.Client
+
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")
 IMAGE_SIZES = ("1K", "2K", "4K")
 
@@ -97,6 +100,7 @@ def make_client(settings: Settings) -> genai.Client:
 
 
 def _wait_for(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
+    """The wait before the next try: the delay the server asked for, else backoff."""
     backoff = tenacity.wait_exponential(multiplier=1, min=1, max=20)
 
     def wait(state: tenacity.RetryCallState) -> float:
@@ -108,14 +112,14 @@ def _wait_for(settings: Settings) -> Callable[[tenacity.RetryCallState], float]:
 
 
 def _stop_for(settings: Settings) -> Callable[[tenacity.RetryCallState], bool]:
+    wait = _wait_for(settings)
+
     def stop(state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= settings.retry_attempts:
             return True
-        error = state.outcome.exception() if state.outcome else None
-        asked = float(getattr(error, "retry_after", None) or 0)
         # Give up now rather than start a wait that would overrun the budget.
         elapsed = state.seconds_since_start or 0.0
-        return elapsed + asked > settings.retry_budget_s
+        return elapsed + wait(state) > settings.retry_budget_s
 
     return stop
 
@@ -124,10 +128,29 @@ def _is_retryable(error: BaseException) -> bool:
     return isinstance(error, AtelierError) and error.is_retryable
 
 
+def _with_wait_named(error: AtelierError) -> AtelierError:
+    """A rate limit that asked for a longer wait than the studio gives says how long."""
+    if error.code is not ErrorCode.RATE_LIMITED or not error.retry_after:
+        return error
+    wait = error.retry_after
+    span = f"{wait:.0f} seconds" if wait < 120 else f"{wait / 60:.0f} minutes"
+    return AtelierError(
+        error.code,
+        f"The model is receiving too many requests for this key and asked Atelier to "
+        f"wait {span}. Try again after that.",
+        f"{error.detail} (server asked for {wait:g} s)",
+        error.retry_after,
+    )
+
+
 def call_model(
     settings: Settings, operation: str, model: str, call: Callable[[], T]
 ) -> T:
-    """Run one SDK call with translation, bounded retries and one log line per try."""
+    """Run one SDK call with translation, bounded retries and one log line per try.
+
+    ``call`` may also read the answer and raise AtelierError itself (a safety
+    block, say), so the log line gives the outcome the user meets.
+    """
 
     def attempt() -> T:
         started = time.monotonic()
@@ -136,7 +159,12 @@ def call_model(
             return call()
         except Exception as exc:
             error = to_atelier_error(exc, operation)
+            if error is None:
+                outcome = f"BUG {type(exc).__name__}"
+                raise
             outcome = error.code.value
+            if settings.api_key and settings.api_key in error.detail:
+                error.detail = error.detail.replace(settings.api_key, "[key]")
             if error is exc:
                 raise
             raise error from exc
@@ -155,7 +183,13 @@ def call_model(
         stop=_stop_for(settings),
         reraise=True,
     )
-    return retrying(attempt)
+    try:
+        return retrying(attempt)
+    except AtelierError as error:
+        named = _with_wait_named(error)
+        if named is error:
+            raise
+        raise named from error
 
 
 # --- reading answers -----------------------------------------------------------------
@@ -242,18 +276,19 @@ def _generate(
     model: str,
     contents: Any,
     config: types.GenerateContentConfig,
+    images_required: bool = False,
 ) -> ModelAnswer:
     started = time.monotonic()
-    response = call_model(
-        settings,
-        operation,
-        model,
-        lambda: client.models.generate_content(
-            model=model, contents=contents, config=config
-        ),
-    )
     label = f"offline engine ({model})" if settings.is_offline else model
-    return read_answer(response, operation, label, time.monotonic() - started)
+
+    def generate_and_read() -> ModelAnswer:
+        response = client.models.generate_content(
+            model=model, contents=contents, config=config
+        )
+        answer = read_answer(response, operation, label, time.monotonic() - started)
+        return require_images(answer, operation) if images_required else answer
+
+    return call_model(settings, operation, model, generate_and_read)
 
 
 # --- operations ----------------------------------------------------------------------
@@ -305,8 +340,9 @@ def edit(
             "image or set a model that takes more in ATELIER_IMAGE_MODEL."
         )
 
+    # The mask's hint, if any, comes last, at the size the photo is sent at.
     encoded = images.encode_many_for_model(
-        pictures, settings.send_max_side, settings.request_budget_bytes
+        pictures, settings.send_max_side, settings.request_budget_bytes, mask
     )
     contents: list[Any] = [
         f"{prompt.strip()}\n\n{prompts.EDIT_GUIDANCE}"
@@ -315,15 +351,16 @@ def edit(
     contents.extend(
         types.Part.from_bytes(data=data, mime_type=mime) for data, mime in encoded
     )
-    if mask is not None:
-        sent_size = images.fit_within(pictures[0], settings.send_max_side).size
-        hint = images.image_to_png(images.mask_hint(mask, sent_size))
-        contents.append(types.Part.from_bytes(data=hint, mime_type="image/png"))
 
     config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
-    answer = require_images(
-        _generate(client, settings, "edit", settings.image_model, contents, config),
+    answer = _generate(
+        client,
+        settings,
         "edit",
+        settings.image_model,
+        contents,
+        config,
+        images_required=True,
     )
     if mask is None:
         return answer
@@ -375,10 +412,15 @@ def generate(
             aspect_ratio=aspect_ratio, image_size=image_size
         ),
     )
-    answer = _generate(
-        client, settings, "generate", settings.image_model, [prompt], config
+    return _generate(
+        client,
+        settings,
+        "generate",
+        settings.image_model,
+        [prompt],
+        config,
+        images_required=True,
     )
-    return require_images(answer, "generate")
 
 
 def _text_call(
@@ -490,10 +532,15 @@ def apply_style(
         types.Part.from_bytes(data=data, mime_type=mime) for data, mime in encoded
     )
     config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
-    answer = _generate(
-        client, settings, "style_mimic", settings.image_model, contents, config
+    return _generate(
+        client,
+        settings,
+        "style_mimic",
+        settings.image_model,
+        contents,
+        config,
+        images_required=True,
     )
-    return require_images(answer, "style_mimic")
 
 
 def pick_presets(

@@ -98,7 +98,7 @@ def load_image(data: bytes, name: str, max_pixels: int = 64_000_000) -> Image.Im
 
     if image.format not in ACCEPTED_FORMATS:
         raise invalid_input(
-            f"“{name}” is a {image.format} file, which Atelier does not accept. "
+            f"“{name}” is a file of type {image.format}, which Atelier does not accept. "
             "Use PNG, JPEG or WebP.",
         )
     width, height = image.size
@@ -124,6 +124,9 @@ def load_image(data: bytes, name: str, max_pixels: int = 64_000_000) -> Image.Im
 def to_display_mode(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB, or RGBA when the image has transparency."""
     mode = image.mode
+    if mode in ("RGB", "L") and "transparency" in image.info:
+        # A PNG's tRNS colour: pixels of that one colour are see-through.
+        return image.convert("RGBA")
     if mode in ("RGB", "RGBA"):
         return image
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
@@ -202,15 +205,24 @@ def encode_for_model(image: Image.Image, max_side: int) -> tuple[bytes, str]:
 
 
 def encode_many_for_model(
-    images: list[Image.Image], max_side: int, budget_bytes: int
+    images: list[Image.Image],
+    max_side: int,
+    budget_bytes: int,
+    mask: Image.Image | None = None,
 ) -> list[tuple[bytes, str]]:
     """Encode images for one request, shrinking them until they fit the byte budget.
 
-    Inline data travels as base64 (4/3 larger), so the budget is checked on that.
+    With ``mask`` (in the first image's pixels), its black-and-white hint comes last,
+    as a PNG at exactly the size the first image is sent at, and counts in the
+    budget too. Inline data travels as base64 (4/3 larger), so the budget is checked
+    on that.
     """
     side = max_side
     while True:
         encoded = [encode_for_model(image, side) for image in images]
+        if mask is not None:
+            sent_size = fit_within(images[0], side).size
+            encoded.append((image_to_png(mask_hint(mask, sent_size)), "image/png"))
         total = sum(len(data) for data, _ in encoded) * 4 // 3
         if total <= budget_bytes or side <= 512:
             return encoded

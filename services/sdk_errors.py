@@ -77,8 +77,12 @@ def retry_delay_from(details: Any) -> float | None:
     return None
 
 
-def to_atelier_error(exc: BaseException, operation: str) -> AtelierError:
-    """Translate an SDK or transport exception raised by ``operation``."""
+def to_atelier_error(exc: BaseException, operation: str) -> AtelierError | None:
+    """Translate an SDK or transport exception raised by ``operation``.
+
+    Returns None for anything that is neither: a programming mistake, which the
+    caller re-raises as it is so tests and the log see the bug.
+    """
     if isinstance(exc, AtelierError):
         return exc
 
@@ -96,6 +100,15 @@ def to_atelier_error(exc: BaseException, operation: str) -> AtelierError:
         detail = f"{operation}: HTTP {status} {exc.status}: {exc.message}"
         return AtelierError(
             code, message, detail, retry_after=retry_delay_from(exc.details)
+        )
+
+    if isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout)):
+        # Nothing was sent: the service could not be reached, which is worth a retry.
+        return AtelierError(
+            ErrorCode.UNAVAILABLE,
+            "Atelier could not reach the model service in time. Check the network "
+            "or GEMINI_BASE_URL, then try again.",
+            detail=f"{operation}: {type(exc).__name__}",
         )
 
     if isinstance(exc, (interaction_errors.APITimeoutError, httpx2.TimeoutException)):
@@ -126,10 +139,8 @@ def to_atelier_error(exc: BaseException, operation: str) -> AtelierError:
             retry_after=retry_after,
         )
 
-    return AtelierError(
-        ErrorCode.GENERATION_FAILED,
-        detail=f"{operation}: unexpected {type(exc).__name__}: {exc}",
-    )
+    # Anything else is a programming mistake (ours or the SDK's) and stays itself.
+    return None
 
 
 def error_for_finish_reason(reason: str, operation: str) -> AtelierError:

@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+import httpx2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw
 from services import gemini, images, prompts
 from services.config import Settings
 from services.errors import AtelierError, ErrorCode
+from services.sdk_errors import to_atelier_error
 from tests.conftest import EngineProcess, box_mask, far_from_mask
 
 
@@ -292,7 +294,28 @@ def test_a_rate_limit_asking_for_longer_than_the_budget_fails_at_once(
         )
     assert caught.value.code is ErrorCode.RATE_LIMITED
     assert caught.value.retry_after == 60
+    assert "wait 60 seconds" in caught.value.user_message
     assert time.monotonic() - started < 3
+
+
+def test_backoff_never_waits_past_the_retry_budget(
+    client_for, engine: EngineProcess, settings, photos: Path
+) -> None:
+    # Backoff waits 1, 2, 4, 8 s; with a 4 s budget only the first two fit.
+    tight = Settings(base_url=settings.base_url, retry_attempts=10, retry_budget_s=4)
+    engine.set_faults({"kind": "503"})
+    before = model_calls(engine)
+    started = time.monotonic()
+    with pytest.raises(AtelierError) as caught:
+        gemini.edit(
+            client_for(tight),
+            tight,
+            "make it sepia",
+            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
+        )
+    assert caught.value.code is ErrorCode.UNAVAILABLE
+    assert time.monotonic() - started <= 4.0
+    assert model_calls(engine) - before == 3
 
 
 def test_a_slow_answer_past_the_timeout_is_timeout(
@@ -416,3 +439,54 @@ def test_one_log_line_per_model_call(client, settings, photos: Path, caplog) -> 
         and "outcome=OK" in lines[0]
         and "seconds=" in lines[0]
     )
+
+
+def test_a_safety_block_is_logged_with_its_code(
+    engine: EngineProcess, client, settings, photos: Path, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.gemini")
+    engine.set_faults({"kind": "image_safety"})
+    with pytest.raises(AtelierError):
+        gemini.edit(
+            client,
+            settings,
+            "sepia",
+            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
+        )
+    lines = [r.getMessage() for r in caplog.records if "model call" in r.getMessage()]
+    assert len(lines) == 1
+    assert "outcome=SAFETY_BLOCKED" in lines[0]
+
+
+def test_a_programming_mistake_stays_a_plain_exception(settings) -> None:
+    def broken() -> None:
+        raise AttributeError("no such thing")
+
+    with pytest.raises(AttributeError):
+        gemini.call_model(settings, "edit", settings.image_model, broken)
+
+
+def test_the_key_in_a_server_message_stays_out_of_the_error_detail(
+    client_for, engine: EngineProcess, settings, photos: Path
+) -> None:
+    keyed = Settings(
+        base_url=settings.base_url, api_key="AIzaSy-detail-canary-123", retry_attempts=1
+    )
+    engine.set_faults({"kind": "400", "echo_key": True})
+    with pytest.raises(AtelierError) as caught:
+        gemini.edit(
+            client_for(keyed),
+            keyed,
+            "sepia",
+            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
+        )
+    assert "AIzaSy-detail-canary-123" not in caught.value.detail
+    assert "[key]" in caught.value.detail
+
+
+def test_a_connection_that_times_out_is_unavailable_and_retried() -> None:
+    error = to_atelier_error(httpx2.ConnectTimeout("timed out"), "edit")
+    assert error is not None and error.code is ErrorCode.UNAVAILABLE
+    assert error.is_retryable
+    read = to_atelier_error(httpx2.ReadTimeout("timed out"), "edit")
+    assert read is not None and read.code is ErrorCode.TIMEOUT

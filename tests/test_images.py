@@ -206,3 +206,36 @@ def test_wipe_comparison_shows_before_left_of_the_split() -> None:
 
     assert wiped.getpixel((10, 25)) == (255, 0, 0)
     assert wiped.getpixel((90, 25)) == (0, 0, 255)
+
+
+def test_the_mask_hint_is_sent_at_the_size_the_photo_is_sent_at() -> None:
+    noise = np.random.default_rng(7).integers(0, 256, (1500, 2000, 4), dtype=np.uint8)
+    photos = [Image.fromarray(noise, "RGBA"), Image.fromarray(noise[::-1], "RGBA")]
+    mask = Image.new("L", (2000, 1500), 0)
+    mask.paste(255, (500, 500, 900, 800))
+
+    # A budget the full-size photos overrun, so they are shrunk to fit it.
+    encoded = images.encode_many_for_model(photos, 2048, 6_000_000, mask)
+
+    assert len(encoded) == 3
+    assert sum(len(data) for data, _ in encoded) * 4 // 3 <= 6_000_000
+    sizes = [Image.open(io.BytesIO(data)).size for data, _ in encoded]
+    assert sizes[0][0] < 2000
+    assert sizes[2] == sizes[0]
+    assert encoded[2][1] == "image/png"
+    assert images.is_mask_picture(Image.open(io.BytesIO(encoded[2][0])))
+
+
+@pytest.mark.parametrize(("mode", "key"), [("L", 77), ("RGB", (10, 20, 30))])
+def test_a_transparent_colour_in_a_grey_or_rgb_png_becomes_alpha(
+    mode: str, key: object
+) -> None:
+    picture = Image.new(mode, (40, 30), key)  # type: ignore[arg-type]
+    picture.paste(200 if mode == "L" else (200, 100, 50), (0, 0, 20, 30))
+    data = encoded(picture, "PNG", transparency=key)
+
+    loaded = images.load_image(data, "keyed.png")
+
+    assert loaded.mode == "RGBA"
+    alpha = np.asarray(loaded)[..., 3]
+    assert (alpha[:, :20] == 255).all() and (alpha[:, 20:] == 0).all()

@@ -201,6 +201,15 @@ def test_negated_requests_are_ignored() -> None:
     assert effects_in("no blur and brighter") == [EFFECTS_BY_NAME["brighten"]]
 
 
+def test_flip_upside_down_is_one_vertical_flip() -> None:
+    assert effects_in("flip it upside down") == [EFFECTS_BY_NAME["flip vertically"]]
+    assert effects_in("flip it") == [EFFECTS_BY_NAME["mirror"]]
+    assert effects_in("mirror it and turn it upside down") == [
+        EFFECTS_BY_NAME["mirror"],
+        EFFECTS_BY_NAME["flip vertically"],
+    ]
+
+
 def test_what_a_prompt_asks_to_keep_is_not_applied() -> None:
     assert effects_in("denoise it, smoothing grain while keeping edges") == [
         EFFECTS_BY_NAME["denoise"]

@@ -209,12 +209,14 @@ def answer(parts: list[dict[str, Any]], finish: str = "STOP") -> dict[str, Any]:
 
 
 def fault_answer(
-    rule: FaultRule, image_parts: list[dict[str, Any]]
+    rule: FaultRule, image_parts: list[dict[str, Any]], key: str = ""
 ) -> EngineResponse | None:
     """The response an injected fault asks for, or None for "slow" (answer normally)."""
     kind = rule.kind
     if kind.isdigit():
         status = int(kind)
+        if rule.echo_key:
+            return error_response(status, f"Injected fault {status} for key {key}.")
         details = None
         if status == 429:
             details = [
@@ -535,7 +537,7 @@ def generate_content(engine: OfflineEngine, request: EngineRequest) -> EngineRes
             images = [part for part in parts if "inlineData" in part]
             faulted = fault_answer(rule, images)
             return faulted or normal
-        faulted = fault_answer(rule, [])
+        faulted = fault_answer(rule, [], request.headers.get("x-goog-api-key", ""))
         if faulted is not None:
             return faulted
     return brain.respond()

@@ -357,14 +357,26 @@ def requested_effects(prompt: str) -> list[tuple[Effect, float]]:
     """Every effect the prompt asks for, in order, each with a strength near 1."""
     text = normalise_text(prompt)
     found: list[tuple[Effect, float]] = []
+    keywords_used: list[str] = []
     for match in KEYWORD_PATTERN.finditer(text):
         effect = EFFECT_BY_KEYWORD[match.group(0)]
         words_before = clause_words(text[: match.start()], reverse=True)
         words_after = clause_words(text[match.end() :], reverse=False)
         if is_negated(words_before):
             continue
+        keywords_used.append(match.group(0))
         if all(effect is not seen for seen, _ in found):
             found.append((effect, strength_of(words_before, words_after)))
+    # A bare "flip" means left to right, unless the prompt says which way it flips
+    # ("flip it upside down").
+    names = [effect.name for effect, _ in found]
+    mirror_words = [
+        word for word in keywords_used if EFFECT_BY_KEYWORD[word].name == "mirror"
+    ]
+    if "flip vertically" in names and mirror_words and set(mirror_words) == {"flip"}:
+        found = [
+            (effect, strength) for effect, strength in found if effect.name != "mirror"
+        ]
     return found
 
 

@@ -44,6 +44,8 @@ class FaultRule:
     match: str = ""
     delay_s: float = 2.0
     operation: str = ""
+    # An HTTP error whose message quotes the caller's key, as a careless proxy might.
+    echo_key: bool = False
 
     def matches(self, prompt: str, operation: str) -> bool:
         if self.times == 0:
@@ -63,6 +65,7 @@ class FaultRule:
             match=str(data.get("match", "")),
             delay_s=float(data.get("delay_s", 2.0)),
             operation=str(data.get("operation", "")),
+            echo_key=bool(data.get("echo_key", False)),
         )
 
 
@@ -106,6 +109,7 @@ class FaultPlan:
                         "match": rule.match,
                         "delay_s": rule.delay_s,
                         "operation": rule.operation,
+                        "echo_key": rule.echo_key,
                     }
                     for rule in self.rules
                 ],
