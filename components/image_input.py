@@ -88,6 +88,13 @@ def add_to_tray(page: str, item: TrayImage, limit: int, first: bool = False) -> 
 def _intake_uploads(page: str, limit: int, max_pixels: int) -> None:
     uploads = st.session_state.get(f"uploader_{page}") or []
     seen: set[str] = st.session_state.setdefault(f"uploads_seen_{page}", set())
+    # upload file id -> the tray image it became, so the uploader's own remove (×)
+    # takes the image out of the tray too.
+    added: dict[str, str] = st.session_state.setdefault(f"uploads_added_{page}", {})
+    current_ids = {upload.file_id for upload in uploads}
+    for file_id in [file_id for file_id in added if file_id not in current_ids]:
+        image_id = added.pop(file_id)
+        set_tray(page, [item for item in tray(page) if item.image_id != image_id])
     problems: list[str] = []
     skipped: list[str] = []
     repeated: list[str] = []
@@ -105,6 +112,8 @@ def _intake_uploads(page: str, limit: int, max_pixels: int) -> None:
             repeated.append(f"“{upload.name}” (same as “{present[item.image_id]}”)")
         elif not add_to_tray(page, item, limit):
             skipped.append(upload.name)
+        else:
+            added[upload.file_id] = item.image_id
     if repeated:
         problems.append(
             "Already in the tray, so not added again: " + ", ".join(repeated) + "."
@@ -117,6 +126,14 @@ def image_picker(
     page: str, limit: int, max_pixels: int, label: str = "Photos"
 ) -> list[TrayImage]:
     """Upload, sample and tray controls; returns the current images, main one first."""
+    # Only files the uploader still shows can be removed through it: after a page
+    # switch it starts empty, and its earlier files must then stay in the tray.
+    showing = {
+        upload.file_id for upload in st.session_state.get(f"uploader_{page}") or []
+    }
+    added = st.session_state.setdefault(f"uploads_added_{page}", {})
+    for file_id in [file_id for file_id in added if file_id not in showing]:
+        del added[file_id]
     st.file_uploader(
         f"{label}: PNG, JPEG, WebP"
         + (", HEIC" if images.HEIF_SUPPORTED else "")
@@ -161,7 +178,7 @@ def tray_strip(page: str) -> None:
                 caption=f"{item.name} · {item.width}×{item.height}",
             )
             if index == 0:
-                st.caption("Main image (edited)")
+                st.caption("Main image · the one to edit")
             elif st.button(
                 "Make main", key=f"main_{page}_{item.image_id}", width="stretch"
             ):

@@ -69,6 +69,13 @@ def is_tracked(key: str) -> bool:
     return key in _calls()
 
 
+def still_running(name: str) -> bool:
+    """Whether a call of this name, started by an earlier run, is still going."""
+    return any(
+        call.label == name and not call.future.done() for call in _calls().values()
+    )
+
+
 def run_with_progress(
     label: str,
     call: Callable[[], T],

@@ -23,7 +23,7 @@ from components.image_input import (
 )
 from components.notices import error_boundary, show_error
 from components.preset_picker import preset_picker
-from components.progress import run_with_progress
+from components.progress import run_with_progress, still_running
 from components.shell import ensure_app_shell
 from components.state import remember, remembered
 from components.studio import studio
@@ -314,13 +314,35 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
         text = pending.text if pending.text is not None else pending.typed
         earlier = shown[: pending.replace_from]
 
-        def keep_replies(replies: list[chat.Reply]) -> None:
-            records = tuple(shown_reply(reply.answer, text) for reply in replies)
+        improve = pending.text is None and bool(st.session_state.get(IMPROVE_KEY))
+        first = pending.attachments[0].data if pending.attachments else None
+
+        def improve_then_send() -> tuple[str, list[chat.Reply]]:
+            # One call in the background, so leaving mid-way keeps both steps.
+            final = text
+            if improve:
+                final = gemini.improve_prompt(
+                    current.client, settings, pending.typed, first
+                )
+            replies = chat.send_variants(
+                current.client,
+                settings,
+                conversation,
+                final,
+                pending.attachments,
+                ratio,
+                count,
+            )
+            return final, replies
+
+        def keep_replies(outcome: tuple[str, list[chat.Reply]]) -> None:
+            final, replies = outcome
+            records = tuple(shown_reply(reply.answer, final) for reply in replies)
             for record in reversed(records):
                 for entry in reversed(record.entries):
                     add_result(entry)
             exchange = chat.Exchange(
-                text, pending.typed, pending.attachments, history_before, records
+                final, pending.typed, pending.attachments, history_before, records
             )
             st.session_state[CHAT_KEY] = replies[0].chat
             st.session_state[FORKS_KEY] = {
@@ -337,38 +359,18 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
             st.session_state.pop(FORKS_KEY, None)
             st.session_state[EXCHANGES_KEY] = [*earlier, exchange]
 
-        try:
-            if pending.text is None and st.session_state.get(IMPROVE_KEY):
-                first = pending.attachments[0].data if pending.attachments else None
-                text = run_with_progress(
-                    "Improving the prompt…",
-                    lambda: gemini.improve_prompt(
-                        current.client, settings, pending.typed, first
-                    ),
-                    expected_s=5,
-                )
-        except AtelierError as error:
-            keep_failure(error.detached())
-        else:
-            # Either way the outcome is kept (by keep_replies or keep_failure), also
-            # when the user leaves before the answer comes.
-            with contextlib.suppress(AtelierError):
-                run_with_progress(
-                    "Thinking…" if count == 1 else f"Making {count} versions…",
-                    lambda: chat.send_variants(
-                        current.client,
-                        settings,
-                        conversation,
-                        text,
-                        pending.attachments,
-                        ratio,
-                        count,
-                    ),
-                    expected_s=3 if current.is_offline else 20,
-                    keep=keep_replies,
-                    on_error=keep_failure,
-                    name="Chat reply",
-                )
+        working = "Thinking…" if count == 1 else f"Making {count} versions…"
+        # Either way the outcome is kept (by keep_replies or keep_failure), also
+        # when the user leaves before the answer comes.
+        with contextlib.suppress(AtelierError):
+            run_with_progress(
+                f"Improving the prompt, then {working.lower()}" if improve else working,
+                improve_then_send,
+                expected_s=(3 if current.is_offline else 20) + (5 if improve else 0),
+                keep=keep_replies,
+                on_error=keep_failure,
+                name="Chat reply",
+            )
     st.rerun()
 
 
@@ -416,8 +418,14 @@ preset_picker(PAGE, fill_input)
 
 if (restored := st.session_state.pop(RESTORE_KEY, None)) is not None:
     st.session_state[INPUT_KEY] = restored
+busy = still_running("Chat reply")
+if busy:
+    st.info("⏳ The last message is still being answered; the reply appears here.")
 submitted = st.chat_input(
-    "Ask for a picture, or attach one and describe a change",
+    "Waiting for the reply…"
+    if busy
+    else "Ask for a picture, or attach one and describe a change",
+    disabled=busy,
     key=INPUT_KEY,
     accept_file="multiple",
     file_type=["png", "jpg", "jpeg", "webp"]

@@ -9,7 +9,7 @@ from components.image_input import image_picker, tray_strip
 from components.mask_canvas import mask_painter
 from components.notices import error_boundary
 from components.preset_picker import preset_picker
-from components.progress import run_with_progress
+from components.progress import run_with_progress, still_running
 from components.shell import ensure_app_shell
 from components.studio import studio
 from components.versions import record_versions, version_of, version_panel
@@ -110,12 +110,15 @@ with right:
             )
 
     scope = "the painted area" if mask_png else "the whole image"
+    busy = still_running("Edit")
     run_clicked = st.button(
         f"Run edit on {scope}",
         type="primary",
-        disabled=not inputs,
+        disabled=not inputs or busy,
         width="stretch",
     )
+    if busy:
+        st.info("⏳ The last edit is still running; its result appears here.")
     if not inputs:
         st.caption("Add a photo to start.")
     if run_clicked and not prompt.strip():

@@ -16,8 +16,9 @@ from components.history_panel import (
 )
 from components.image_input import thumbnail_png
 from components.notices import error_boundary, show_error
-from components.progress import run_with_progress
+from components.progress import run_with_progress, still_running
 from components.shell import ensure_app_shell
+from components.state import remember, remembered
 from components.studio import studio
 from services import gemini
 from services.history import HistoryEntry
@@ -55,6 +56,15 @@ if current.is_offline:
     )
 
 # A button that fills the prompt sets it here, before the text area is drawn.
+# Restored first, so an improved prompt that arrived meanwhile still wins below.
+for key, default in (
+    (PROMPT_KEY, ""),
+    ("generate_ratio", "1:1"),
+    ("generate_size", "1K"),
+    ("generate_count", 1),
+):
+    remembered(key, default)
+
 if (pending := st.session_state.pop(PENDING_KEY, None)) is not None:
     st.session_state[PROMPT_KEY] = pending
 
@@ -129,7 +139,6 @@ with controls:
     ratio = st.segmented_control(
         "Aspect ratio",
         gemini.ASPECT_RATIOS,
-        default="1:1",
         required=True,
         key="generate_ratio",
         width="stretch",
@@ -141,7 +150,6 @@ with controls:
         size = st.segmented_control(
             "Size",
             gemini.IMAGE_SIZES,
-            default="1K",
             required=True,
             key="generate_size",
             width="stretch",
@@ -151,21 +159,25 @@ with controls:
         count = st.segmented_control(
             "Number of images",
             list(range(1, gemini.MAX_IMAGES_PER_RUN + 1)),
-            default=1,
             required=True,
             key="generate_count",
             width="stretch",
             help="Made at the same time; one failing does not stop the others.",
         )
+    for key in (PROMPT_KEY, "generate_ratio", "generate_size", "generate_count"):
+        remember(key)
     ratio = ratio or "1:1"
     size = size or "1K"
     count = count or 1
 
     noun = "image" if count == 1 else "images"
+    busy = still_running("Generate")
+    if busy:
+        st.info("⏳ The last images are still being made; they appear here.")
     run_clicked = st.button(
         f"Generate {count} {noun}",
         type="primary",
-        disabled=not prompt.strip(),
+        disabled=not prompt.strip() or busy,
         width="stretch",
         icon=":material/auto_awesome:",
     )

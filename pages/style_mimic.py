@@ -22,8 +22,9 @@ from components.image_input import (
     tray,
 )
 from components.notices import error_boundary
-from components.progress import run_with_progress
+from components.progress import run_with_progress, still_running
 from components.shell import ensure_app_shell
+from components.state import remember, remembered
 from components.studio import studio
 from services import gemini, images
 from services.errors import AtelierError
@@ -59,6 +60,10 @@ if current.is_offline:
         "CIELAB colour space) and some of its texture (grain, softness or flat poster "
         "areas). It does not repaint shapes or brushwork; Gemini does."
     )
+
+# Restored first, so a style description that arrived meanwhile still wins below.
+for key in (NOTE_KEY, DESCRIPTION_KEY):
+    remembered(key, "")
 
 if (pending := st.session_state.pop(PENDING_KEY, None)) is not None:
     st.session_state[DESCRIPTION_KEY] = pending
@@ -208,6 +213,8 @@ with steps[0]:
         placeholder="Describe the style, or type the look you want.",
     )
     description = st.session_state.get(DESCRIPTION_KEY, "")
+    for key in (NOTE_KEY, DESCRIPTION_KEY):
+        remember(key)
     described_for = st.session_state.get(DESCRIBED_FOR_KEY)
     if style is not None and described_for and described_for != style.image_id:
         st.caption(
@@ -226,11 +233,14 @@ with steps[1]:
         )
         if not present
     ]
+    busy = still_running("Style mimic")
+    if busy:
+        st.info("⏳ The style is still being applied; the result appears below.")
     apply_clicked = st.button(
         "Apply the style",
         key="style_mimic_apply",
         type="primary",
-        disabled=bool(missing),
+        disabled=bool(missing) or busy,
         width="stretch",
         icon=":material/palette:",
     )

@@ -10,6 +10,7 @@ from components.history_panel import add_result, get_history
 from components.image_input import image_picker, thumbnail_png
 from components.notices import error_boundary, show_error
 from components.shell import ensure_app_shell
+from components.state import remember, remembered
 from components.studio import studio
 from services import prompts, video
 from services.errors import AtelierError, ErrorCode
@@ -67,6 +68,24 @@ def remember_in_history(job: video.VideoJob, data: bytes) -> None:
     added.add(job.id)
 
 
+VIDEO_FIELDS = {
+    "video_prompt": "",
+    "video_ratio": options.aspect_ratios[0],
+    "video_duration": options.durations[0],
+    "video_resolution": options.resolutions[0],
+    "video_negative": "",
+}
+for key, default in VIDEO_FIELDS.items():
+    remembered(key, default)
+# A value kept from another engine's options would not be offered now.
+for key, offered in (
+    ("video_ratio", options.aspect_ratios),
+    ("video_duration", options.durations),
+    ("video_resolution", options.resolutions),
+):
+    if st.session_state.get(key) not in offered:
+        st.session_state[key] = VIDEO_FIELDS[key]
+
 form, preview = st.columns([3, 2], gap="large")
 with form:
     prompt = st.text_area(
@@ -79,20 +98,21 @@ with form:
     aspect_ratio = settings_row[0].segmented_control(
         "Aspect ratio",
         options.aspect_ratios,
-        default=options.aspect_ratios[0],
         required=True,
         key="video_ratio",
         width="stretch",
     )
     duration = settings_row[1].selectbox(
-        "Duration (s)", options.durations, index=0, key="video_duration"
+        "Duration (s)", options.durations, key="video_duration"
     )
     resolution = settings_row[2].selectbox(
-        "Resolution", options.resolutions, index=0, key="video_resolution"
+        "Resolution", options.resolutions, key="video_resolution"
     )
     negative = ""
     if options.negative_prompt:
         negative = st.text_input("Avoid (negative prompt)", key="video_negative")
+    for key in VIDEO_FIELDS:
+        remember(key)
 
 with preview:
     start_items = image_picker(

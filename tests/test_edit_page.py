@@ -223,13 +223,40 @@ def test_uploads_say_what_was_left_out_and_why(app: AppTest) -> None:
     assert not any("Only 4 images fit" in text for text in warnings)
     assert len(app.session_state["tray_edit"]) == 3
 
-    # The same picture under another name is named, not silently dropped.
-    app.file_uploader(key="uploader_edit").upload(
-        "copy.png", png_of_colour((40, 0, 0))
-    ).run()
+    # The same picture under another name is named, not silently dropped. (A new
+    # uploader handle holds only these two files, as if the others were removed.)
+    fresh = app.file_uploader(key="uploader_edit")
+    fresh.upload("again.png", png_of_colour((80, 0, 0)))
+    fresh.upload("copy.png", png_of_colour((80, 0, 0)))
+    app.run()
     warnings = [warning.value for warning in app.warning]
-    assert any("“copy.png” (same as “swatch1.png”)" in text for text in warnings)
-    assert len(app.session_state["tray_edit"]) == 3
+    assert any("“copy.png” (same as “again.png”)" in text for text in warnings)
+    assert [item.name for item in app.session_state["tray_edit"]] == ["again.png"]
+
+
+def test_removing_a_file_from_the_uploader_takes_it_out_of_the_tray(
+    app: AppTest,
+) -> None:
+    uploader = app.file_uploader(key="uploader_edit")
+    uploader.upload("red.png", png_of_colour((200, 0, 0)))
+    uploader.upload("blue.png", png_of_colour((0, 0, 200)))
+    app.run()
+    click(app, "Cat")  # a sample: not the uploader's to remove
+    assert [item.name for item in app.session_state["tray_edit"]] == [
+        "chelsea.png",
+        "red.png",
+        "blue.png",
+    ]
+
+    # The uploader now shows only blue.png: red.png was removed with its ×.
+    app.file_uploader(key="uploader_edit").upload(
+        "blue.png", png_of_colour((0, 0, 200))
+    ).run()
+
+    assert [item.name for item in app.session_state["tray_edit"]] == [
+        "chelsea.png",
+        "blue.png",
+    ]
 
 
 def test_the_history_cap_setting_drops_the_oldest_results(

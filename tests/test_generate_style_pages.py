@@ -316,3 +316,22 @@ def test_a_file_that_is_not_an_image_is_refused_in_words(style_app: AppTest) -> 
 
     assert "tray_style_mimic_style" not in at.session_state
     assert any("notes.png" in warning.value for warning in at.warning)
+
+
+def test_typed_prompt_and_settings_survive_a_visit_elsewhere(
+    generate_app: AppTest, style_app: AppTest
+) -> None:
+    generate_app.text_area(key="generate_prompt").input("a harbour at night").run()
+    generate_app.button_group(key="generate_ratio").set_value("16:9").run()
+    generate_app.switch_page("pages/edit.py").run()
+    generate_app.switch_page("pages/generate.py").run()
+    assert generate_app.text_area(key="generate_prompt").value == "a harbour at night"
+    assert generate_app.button_group(key="generate_ratio").value == "16:9"
+
+    style_app.text_input(key="style_mimic_note").input("only the colours").run()
+    style_app.text_area(key="style_mimic_description").input("teal and orange").run()
+    style_app.switch_page("pages/video.py").run()
+    style_app.switch_page("pages/style_mimic.py").run()
+    assert style_app.text_input(key="style_mimic_note").value == "only the colours"
+    assert style_app.text_area(key="style_mimic_description").value == "teal and orange"
+    assert not generate_app.exception and not style_app.exception

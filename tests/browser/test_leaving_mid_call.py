@@ -90,3 +90,54 @@ def test_a_batch_left_mid_run_finishes_every_item(
     go_to(page, "Batch")
     expect(page.get_by_text("3 of 3 done")).to_be_visible()
     expect(page.get_by_text("Done ·")).to_have_count(3)
+
+
+def test_a_chat_reply_with_prompt_improvement_left_mid_call_is_kept(
+    page: Page, slow_studio: StudioServer
+) -> None:
+    page.goto(f"{slow_studio.url}/chat")
+    expect(page.get_by_role("heading", name="Chat", exact=True)).to_be_visible(
+        timeout=60_000
+    )
+    page.get_by_text("Improve my prompt first").click()
+    wait_until_idle(page)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("make a poster of a fox")
+    box.press("Enter")
+    expect(page.get_by_text("Improving the prompt")).to_be_visible()
+
+    # Two slow calls (improve, then answer) go on while the user is elsewhere.
+    go_to(page, "Generate")
+    expect(page.get_by_text("History: 1 result")).to_be_visible(
+        timeout=2 * LATENCY_S * 1000 + 20_000
+    )
+
+    go_to(page, "Chat")
+    pictures = page.locator('[data-testid="stChatMessage"] [data-testid="stImage"]')
+    expect(pictures).to_have_count(1)
+    expect(page.get_by_text("make a poster of a fox", exact=True)).to_be_visible()
+
+
+def test_the_edit_page_says_an_edit_is_still_running_and_holds_run(
+    page: Page, slow_studio: StudioServer
+) -> None:
+    open_studio(page, slow_studio.url)
+    page.get_by_role("button", name="Cat", exact=True).click()
+    wait_until_idle(page)
+    type_prompt(page, "make it sepia")
+    page.get_by_role("button", name="Run edit on the whole image").click()
+    expect(page.get_by_text("Editing with")).to_be_visible()
+
+    # Another click on the page stops the run that was showing the progress bar.
+    page.get_by_text("Box", exact=True).click()
+    notice = page.get_by_text("The last edit is still running")
+    expect(notice).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the whole image")
+    ).to_be_disabled()
+
+    expect(notice).to_have_count(0, timeout=LATENCY_S * 1000 + 20_000)
+    expect(page.get_by_text("History: 1 result")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Run edit on the whole image")
+    ).to_be_enabled()
