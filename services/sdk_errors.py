@@ -102,16 +102,11 @@ def to_atelier_error(exc: BaseException, operation: str) -> AtelierError | None:
             code, message, detail, retry_after=retry_delay_from(exc.details)
         )
 
-    if isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout)):
-        # Nothing was sent: the service could not be reached, which is worth a retry.
-        return AtelierError(
-            ErrorCode.UNAVAILABLE,
-            "Atelier could not reach the model service in time. Check the network "
-            "or GEMINI_BASE_URL, then try again.",
-            detail=f"{operation}: {type(exc).__name__}",
-        )
-
-    if isinstance(exc, (interaction_errors.APITimeoutError, httpx2.TimeoutException)):
+    # A connection that timed out sent nothing: like a refused one, worth a retry.
+    unreachable = isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout))
+    if not unreachable and isinstance(
+        exc, (interaction_errors.APITimeoutError, httpx2.TimeoutException)
+    ):
         return AtelierError(
             ErrorCode.TIMEOUT, detail=f"{operation}: {type(exc).__name__}"
         )

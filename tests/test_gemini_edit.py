@@ -6,6 +6,7 @@ import io
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import numpy as np
@@ -16,7 +17,7 @@ from services import gemini, images, prompts
 from services.config import Settings
 from services.errors import AtelierError, ErrorCode
 from services.sdk_errors import to_atelier_error
-from tests.conftest import EngineProcess, box_mask, far_from_mask
+from tests.conftest import PHOTOS, EngineProcess, box_mask, far_from_mask
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -27,6 +28,12 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def edit_cat(client: Any, settings: Settings, prompt: str) -> gemini.ModelAnswer:
+    """Edit the cat photo as a whole with ``prompt``."""
+    data = (PHOTOS / "chelsea.png").read_bytes()
+    return gemini.edit(client, settings, prompt, [gemini.InputImage(data, "cat.png")])
 
 
 def model_calls(engine: EngineProcess) -> int:
@@ -286,12 +293,7 @@ def test_a_rate_limit_asking_for_longer_than_the_budget_fails_at_once(
     engine.set_faults({"kind": "429", "delay_s": 60})
     started = time.monotonic()
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(tight),
-            tight,
-            "make it sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(tight), tight, "make it sepia")
     assert caught.value.code is ErrorCode.RATE_LIMITED
     assert caught.value.retry_after == 60
     assert "wait 60 seconds" in caught.value.user_message
@@ -307,12 +309,7 @@ def test_backoff_never_waits_past_the_retry_budget(
     before = model_calls(engine)
     started = time.monotonic()
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(tight),
-            tight,
-            "make it sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(tight), tight, "make it sepia")
     assert caught.value.code is ErrorCode.UNAVAILABLE
     assert time.monotonic() - started <= 4.0
     assert model_calls(engine) - before == 3
@@ -324,24 +321,14 @@ def test_a_slow_answer_past_the_timeout_is_timeout(
     impatient = Settings(base_url=settings.base_url, request_timeout_s=1)
     engine.set_faults({"kind": "slow", "delay_s": 3})
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(impatient),
-            impatient,
-            "make it sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(impatient), impatient, "make it sepia")
     assert caught.value.code is ErrorCode.TIMEOUT
 
 
 def test_a_refused_connection_is_unavailable(client_for, photos: Path) -> None:
     nowhere = Settings(base_url="http://127.0.0.1:9", retry_attempts=1)
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(nowhere),
-            nowhere,
-            "make it sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(nowhere), nowhere, "make it sepia")
     assert caught.value.code is ErrorCode.UNAVAILABLE
 
 
@@ -349,12 +336,7 @@ def test_duplicate_and_thought_images_are_skipped(
     engine: EngineProcess, client, settings, photos: Path
 ) -> None:
     engine.set_faults({"kind": "duplicate_image"})
-    answer = gemini.edit(
-        client,
-        settings,
-        "make it sepia",
-        [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-    )
+    answer = edit_cat(client, settings, "make it sepia")
     # The engine sends a 64×64 grey draft marked as a thought, then the edit twice.
     assert len(answer.images) == 1
     assert (answer.images[0].width, answer.images[0].height) == (451, 300)
@@ -409,12 +391,7 @@ def test_the_key_never_appears_in_log_lines(
     engine.set_faults({"kind": "401"})
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(keyed),
-            keyed,
-            "sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(keyed), keyed, "sepia")
     assert secret not in caught.value.user_message + caught.value.detail
     assert not [record for record in caplog.records if secret in record.getMessage()]
     assert any("operation=edit" in record.getMessage() for record in caplog.records)
@@ -422,12 +399,7 @@ def test_the_key_never_appears_in_log_lines(
 
 def test_one_log_line_per_model_call(client, settings, photos: Path, caplog) -> None:
     caplog.set_level(logging.INFO, logger="services.gemini")
-    gemini.edit(
-        client,
-        settings,
-        "sepia",
-        [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-    )
+    edit_cat(client, settings, "sepia")
     lines = [
         r.getMessage()
         for r in caplog.records
@@ -447,12 +419,7 @@ def test_a_safety_block_is_logged_with_its_code(
     caplog.set_level(logging.INFO, logger="services.gemini")
     engine.set_faults({"kind": "image_safety"})
     with pytest.raises(AtelierError):
-        gemini.edit(
-            client,
-            settings,
-            "sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client, settings, "sepia")
     lines = [r.getMessage() for r in caplog.records if "model call" in r.getMessage()]
     assert len(lines) == 1
     assert "outcome=SAFETY_BLOCKED" in lines[0]
@@ -474,12 +441,7 @@ def test_the_key_in_a_server_message_stays_out_of_the_error_detail(
     )
     engine.set_faults({"kind": "400", "echo_key": True})
     with pytest.raises(AtelierError) as caught:
-        gemini.edit(
-            client_for(keyed),
-            keyed,
-            "sepia",
-            [gemini.InputImage((photos / "chelsea.png").read_bytes(), "cat.png")],
-        )
+        edit_cat(client_for(keyed), keyed, "sepia")
     assert "AIzaSy-detail-canary-123" not in caught.value.detail
     assert "[key]" in caught.value.detail
 

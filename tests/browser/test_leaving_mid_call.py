@@ -31,6 +31,16 @@ def slow_studio(engine: EngineProcess, artifacts: Path) -> Iterator[StudioServer
     server.stop()
 
 
+def start_a_slow_edit(page: Page, studio: StudioServer) -> None:
+    """Put the cat photo on Edit, ask for sepia and run: the answer takes a while."""
+    open_studio(page, studio.url)
+    page.get_by_role("button", name="Cat", exact=True).click()
+    wait_until_idle(page)
+    type_prompt(page, "make it sepia")
+    page.get_by_role("button", name="Run edit on the whole image").click()
+    expect(page.get_by_text("Editing with")).to_be_visible()
+
+
 def go_to(page: Page, title: str) -> None:
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
@@ -39,12 +49,7 @@ def go_to(page: Page, title: str) -> None:
 def test_an_edit_left_mid_call_lands_in_the_history(
     page: Page, slow_studio: StudioServer, tmp_path: Path
 ) -> None:
-    open_studio(page, slow_studio.url)
-    page.get_by_role("button", name="Cat", exact=True).click()
-    wait_until_idle(page)
-    type_prompt(page, "make it sepia")
-    page.get_by_role("button", name="Run edit on the whole image").click()
-    expect(page.get_by_text("Editing with")).to_be_visible()
+    start_a_slow_edit(page, slow_studio)
 
     go_to(page, "Generate")
     # The studio notices the call finishing by itself and keeps its result.
@@ -121,12 +126,7 @@ def test_a_chat_reply_with_prompt_improvement_left_mid_call_is_kept(
 def test_the_edit_page_says_an_edit_is_still_running_and_holds_run(
     page: Page, slow_studio: StudioServer
 ) -> None:
-    open_studio(page, slow_studio.url)
-    page.get_by_role("button", name="Cat", exact=True).click()
-    wait_until_idle(page)
-    type_prompt(page, "make it sepia")
-    page.get_by_role("button", name="Run edit on the whole image").click()
-    expect(page.get_by_text("Editing with")).to_be_visible()
+    start_a_slow_edit(page, slow_studio)
 
     # Another click on the page stops the run that was showing the progress bar.
     page.get_by_text("Box", exact=True).click()
