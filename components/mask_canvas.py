@@ -13,7 +13,9 @@ from streamlit_drawable_canvas import st_canvas
 from components.state import remember, remembered
 from services import images
 
-CANVAS_MAX_WIDTH = 640
+# Wide enough to paint with care, narrow enough for the left column on a 1280 px
+# laptop screen with the sidebar open (the mask is scaled to the photo's own pixels).
+CANVAS_MAX_WIDTH = 512
 CANVAS_MAX_HEIGHT = 560
 BRUSH_COLOUR = "rgba(255, 64, 96, 0.55)"
 

@@ -72,7 +72,7 @@ st.caption(
     "every edit runs side by side and each succeeds or fails on its own."
 )
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([2, 1], gap="large")
 
 with left:
     photos = image_picker(

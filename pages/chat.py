@@ -45,6 +45,7 @@ RATIO_KEY = "chat_ratio"
 IMPROVE_KEY = "chat_improve"
 PROBLEMS_KEY = "chat_attachment_problems"  # why the last message was not sent
 RESTORE_KEY = "chat_restore_text"  # text to put back in the box before it is drawn
+SENDING_KEY = "chat_sending"  # the message whose answer is on its way
 AUTO = "Auto"
 STARTERS = (
     "Make a poster of a fox",
@@ -128,6 +129,7 @@ def clear_chat() -> None:
         FORKS_KEY,
         EDITING_KEY,
         PENDING_KEY,
+        SENDING_KEY,
         PROBLEMS_KEY,
     ):
         st.session_state.pop(key, None)
@@ -350,6 +352,7 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
                 "chats": [reply.chat for reply in replies],
             }
             st.session_state[EXCHANGES_KEY] = [*earlier, exchange]
+            st.session_state.pop(SENDING_KEY, None)
 
         def keep_failure(error: AtelierError) -> None:
             exchange = chat.Exchange(
@@ -358,7 +361,9 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
             st.session_state[CHAT_KEY] = conversation
             st.session_state.pop(FORKS_KEY, None)
             st.session_state[EXCHANGES_KEY] = [*earlier, exchange]
+            st.session_state.pop(SENDING_KEY, None)
 
+        st.session_state[SENDING_KEY] = pending
         working = "Thinking…" if count == 1 else f"Making {count} versions…"
         # Either way the outcome is kept (by keep_replies or keep_failure), also
         # when the user leaves before the answer comes.
@@ -379,6 +384,8 @@ def converse(pending: Pending, shown: list[chat.Exchange]) -> None:
 remembered(COUNT_KEY, 1)
 remembered(RATIO_KEY, AUTO)
 remembered(IMPROVE_KEY, False)
+
+busy = still_running("Chat reply")
 
 st.title("Chat")
 st.caption(
@@ -410,7 +417,7 @@ tools[3].button(
     on_click=clear_chat,
     icon=":material/delete:",
     width="stretch",
-    disabled=not st.session_state.get(EXCHANGES_KEY),
+    disabled=busy or not st.session_state.get(EXCHANGES_KEY),
 )
 for key in (COUNT_KEY, RATIO_KEY, IMPROVE_KEY):
     remember(key)
@@ -418,7 +425,6 @@ preset_picker(PAGE, fill_input)
 
 if (restored := st.session_state.pop(RESTORE_KEY, None)) is not None:
     st.session_state[INPUT_KEY] = restored
-busy = still_running("Chat reply")
 if busy:
     st.info("⏳ The last message is still being answered; the reply appears here.")
 submitted = st.chat_input(
@@ -435,7 +441,12 @@ submitted = st.chat_input(
 
 shown = exchanges()
 pending: Pending | None = st.session_state.pop(PENDING_KEY, None)
-if submitted is not None:
+# One message at a time: while an answer is on its way (the user left and came
+# back), its message is shown waiting and nothing else is sent.
+sending: Pending | None = st.session_state.get(SENDING_KEY) if busy else None
+if busy:
+    pending = None
+if submitted is not None and not busy:
     attached, problems = attachments_from(submitted)
     typed = (submitted.text or "").strip()
     if problems:
@@ -459,8 +470,9 @@ if submitted is not None:
 for problem in st.session_state.get(PROBLEMS_KEY, []):
     st.warning(f"{problem} The message was not sent.", icon="🚫")
 
-visible = shown[: pending.replace_from] if pending is not None else shown
-if not visible and pending is None:
+on_its_way = pending or sending
+visible = shown[: on_its_way.replace_from] if on_its_way is not None else shown
+if not visible and on_its_way is None:
     with st.chat_message("assistant"):
         st.markdown(
             "Hello! Ask me for a picture, or attach a photo and tell me what to change. "
@@ -483,12 +495,19 @@ if not visible and pending is None:
             )
 
 for index, exchange in enumerate(visible):
-    is_last = index == len(visible) - 1 and pending is None
-    show_user(index, exchange, editable=pending is None)
+    is_last = index == len(visible) - 1 and on_its_way is None
+    show_user(index, exchange, editable=on_its_way is None)
     show_assistant(index, exchange, is_last)
 
+if sending is not None:
+    with st.chat_message("user"):
+        st.markdown(sending.typed or "*(picture only)*")
+        show_attachments(sending.attachments)
+    with st.chat_message("assistant"):
+        st.caption("⏳ Still answering; the reply appears here.")
+
 waiting = tray(PAGE)
-if waiting and pending is None:
+if waiting and on_its_way is None:
     st.caption("Attached to your next message:")
     columns = st.columns(6)
     for column, item in zip(columns, waiting, strict=False):

@@ -36,7 +36,7 @@ def use_suggestion(text: str) -> None:
     st.session_state[PROMPT_KEY] = text
 
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([2, 1], gap="large")
 
 with left:
     inputs = image_picker(PAGE, settings.max_uploads, settings.max_image_pixels)

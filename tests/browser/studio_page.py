@@ -62,6 +62,14 @@ def drawing_surface(page: Page) -> Locator:
     return surface
 
 
+def canvas_size(page: Page) -> tuple[int, int]:
+    """The drawing canvas's size in CSS pixels."""
+    surface = drawing_surface(page)
+    width = int(surface.evaluate("c => c.width / (window.devicePixelRatio || 1)"))
+    height = int(surface.evaluate("c => c.height / (window.devicePixelRatio || 1)"))
+    return width, height
+
+
 def paint_stroke(page: Page, points: list[tuple[float, float]]) -> None:
     """Drag the mouse through ``points`` given in canvas pixels."""
     surface = drawing_surface(page)

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from services import images
 from tests.browser.studio_page import (
     BRUSH,
+    canvas_size,
     drawing_surface,
     open_studio,
     paint_stroke,
@@ -63,13 +64,6 @@ def check_black_and_white_stroke(
     )
 
 
-def canvas_size(page: Page) -> tuple[int, int]:
-    surface = drawing_surface(page)
-    width = int(surface.evaluate("c => c.width / (window.devicePixelRatio || 1)"))
-    height = int(surface.evaluate("c => c.height / (window.devicePixelRatio || 1)"))
-    return width, height
-
-
 def test_ladybird_black_and_white_inside_the_stroke_only(
     page: Page, studio, photos: Path, tmp_path: Path, artifacts: Path
 ) -> None:
@@ -77,7 +71,7 @@ def test_ladybird_black_and_white_inside_the_stroke_only(
     expect(page.get_by_text("Offline engine").first).to_be_visible()
     upload(page, photos / "ladybird.jpg")
     canvas = canvas_size(page)
-    assert canvas == (640, 400)
+    assert canvas == (512, 320)
 
     points = [(200.0, 150.0), (330.0, 180.0), (450.0, 230.0)]
     paint_stroke(page, points)

@@ -113,14 +113,20 @@ def test_a_chat_reply_with_prompt_improvement_left_mid_call_is_kept(
 
     # Two slow calls (improve, then answer) go on while the user is elsewhere.
     go_to(page, "Generate")
-    expect(page.get_by_text("History: 1 result")).to_be_visible(
-        timeout=2 * LATENCY_S * 1000 + 20_000
-    )
-
     go_to(page, "Chat")
-    pictures = page.locator('[data-testid="stChatMessage"] [data-testid="stImage"]')
-    expect(pictures).to_have_count(1)
+    # Back before the answer: the message waits on screen, and nothing else can be
+    # sent (no starter buttons, a disabled box).
     expect(page.get_by_text("make a poster of a fox", exact=True)).to_be_visible()
+    expect(page.get_by_text("Still answering")).to_be_visible()
+    expect(page.get_by_role("button", name="Make a poster of a fox")).to_have_count(0)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_disabled()
+
+    pictures = page.locator('[data-testid="stChatMessage"] [data-testid="stImage"]')
+    expect(pictures).to_have_count(1, timeout=2 * LATENCY_S * 1000 + 20_000)
+    expect(page.get_by_text("History: 1 result")).to_be_visible()
+    expect(page.get_by_text("make a poster of a fox", exact=True)).to_be_visible()
+    expect(page.get_by_text("Still answering")).to_have_count(0)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()
 
 
 def test_the_edit_page_says_an_edit_is_still_running_and_holds_run(
